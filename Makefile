@@ -1,0 +1,108 @@
+# slatvisor: build the hypervisor ELF, the bootable ISO, and run the tests.
+# `make help` lists the targets and variables.
+
+BUILD    ?= build
+ISO      ?= $(BUILD)/slatvisor.iso
+CC       := gcc
+NASM     := nasm
+LD       := ld
+
+# What goes on the ISO's GRUB command lines (see docs/options.md).
+HV_CMDLINE    ?=
+GUEST_KERNEL  ?=
+GUEST_INITRD  ?=
+GUEST_CMDLINE ?= console=ttyS0
+GRUB_TIMEOUT  ?= 0
+
+KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
+	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -MMD -MP
+NASMFLAGS := -f elf64 -g -I $(BUILD)/inc/
+LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack -T linker.ld
+
+KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c)
+KERNEL_ASM := $(wildcard boot/*.asm arch/x86_64/*.asm)
+KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/obj/%.asm.o)
+# Headers whose '#define' block NASM includes too (one layout for C and assembly).
+ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc
+
+# Host unit tests: the pure logic compiled for Linux, with sanitizers.
+UNIT_SRC   := kernel/fmt.c kernel/cmdline.c kernel/diag.c kernel/multiboot2.c kernel/status.c \
+	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c arch/x86_64/acpi.c
+UNIT_TESTS := $(wildcard tests/unit/*.c)
+UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
+
+.PHONY: all iso unit test boot-test run run-bochs help clean
+
+all: $(BUILD)/slatvisor.elf
+
+$(BUILD)/inc/%.inc: arch/x86_64/%.h
+	@mkdir -p $(@D)
+	@sed -n '/BEGIN NASM/,/END NASM/s/^#define \([A-Z0-9_]*\) \(.*\)$$/%define \1 \2/p' $< > $@
+
+.SECONDARY: $(ASM_INC)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.asm.o: %.asm $(ASM_INC)
+	@mkdir -p $(@D)
+	@echo "  NASM    $<"
+	@$(NASM) $(NASMFLAGS) $< -o $@
+
+$(BUILD)/slatvisor.elf: $(KERNEL_OBJ) linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJ)
+	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a Multiboot2 image" >&2; rm -f $@; exit 1; }
+
+iso: $(ISO)
+$(ISO): $(BUILD)/slatvisor.elf iso/grub.cfg.in tools/mkiso FORCE
+	tools/mkiso --out $@ --elf $(BUILD)/slatvisor.elf --hv-cmdline "$(HV_CMDLINE)" \
+		--kernel "$(GUEST_KERNEL)" --initrd "$(GUEST_INITRD)" \
+		--guest-cmdline "$(GUEST_CMDLINE)" --timeout "$(GRUB_TIMEOUT)"
+FORCE:
+
+$(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_TESTS) $(wildcard tests/unit/*.h) $(wildcard */*.h arch/x86_64/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_TESTS)
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+# Everything: host unit tests, then boot tests in Bochs and QEMU. Ends with "N passed, N failed".
+test: $(BUILD)/slatvisor.elf $(BUILD)/unit-tests
+	tests/run-all
+
+boot-test: $(BUILD)/slatvisor.elf
+	tests/run-all --boot-only
+
+# Boot the ISO in QEMU. With KVM and nested VT-x this is the real thing; without, it shows
+# everything up to the VT-x check.
+QEMU_ACCEL := $(shell [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo && echo "-enable-kvm -cpu host" || echo "-cpu max")
+run: iso
+	qemu-system-x86_64 $(QEMU_ACCEL) -smp 4 -m 1024 -cdrom $(ISO) -serial stdio -display none -no-reboot
+
+# Boot the ISO in Bochs (emulated VT-x); the serial log goes to the terminal and build/com1.log.
+BOCHS_CPU ?= corei7_haswell_4770
+BOCHS_CPUS ?= 2
+run-bochs: iso
+	tests/boot/emu --bochs --cpu $(BOCHS_CPU) --cpus $(BOCHS_CPUS) --iso $(ISO) \
+		--log $(BUILD)/com1.log --timeout 3600 --follow
+
+help:
+	@echo "make            build $(BUILD)/slatvisor.elf"
+	@echo "make iso        build $(ISO) (BIOS and UEFI); variables: HV_CMDLINE, GUEST_KERNEL,"
+	@echo "                GUEST_INITRD, GUEST_CMDLINE, GRUB_TIMEOUT, ISO"
+	@echo "make run        boot the ISO in QEMU (KVM with nested VT-x where available)"
+	@echo "make run-bochs  boot the ISO in Bochs (BOCHS_CPU=model, BOCHS_CPUS=n)"
+	@echo "make unit       host unit tests"
+	@echo "make test       unit tests and every boot test"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KERNEL_OBJ:.o=.d)

@@ -1,0 +1,98 @@
+/* cpu.h: control registers, CPUID, TSC and the small instructions the kernel needs. */
+#ifndef SLAT_CPU_H
+#define SLAT_CPU_H
+
+#include "../../kernel/types.h"
+
+/* SDM Vol. 3A, 2.5: control register bits. */
+#define CR0_PE BIT(0)
+#define CR0_WP BIT(16)
+#define CR0_PG BIT(31)
+#define CR4_PAE BIT(5)
+#define CR4_PGE BIT(7)
+#define CR4_VMXE BIT(13)
+
+#define RFLAGS_IF BIT(9)
+
+/* CPUID feature bits (SDM Vol. 2A, CPUID). */
+#define CPUID1_ECX_VMX BIT(5)
+#define CPUID1_ECX_X2APIC BIT(21)
+#define CPUID1_ECX_HYPERVISOR BIT(31)
+#define CPUID1_EDX_APIC BIT(9)
+#define CPUID1_EDX_MSR BIT(5)
+#define CPUID80000001_EDX_NX BIT(20)
+#define CPUID80000001_EDX_PAGE1GB BIT(26)
+#define CPUID80000001_EDX_LM BIT(29)
+
+struct cpuid_regs {
+	u32 eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+static inline u32 cpuid_max_ext(void)
+{
+	return cpuid(0x80000000, 0).eax;
+}
+
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((u64)hi << 32) | lo;
+}
+
+#define DEFINE_CR(n)                                                   \
+	static inline u64 read_cr##n(void)                             \
+	{                                                              \
+		u64 v;                                                 \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));      \
+		return v;                                              \
+	}                                                              \
+	static inline void write_cr##n(u64 v)                          \
+	{                                                              \
+		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); \
+	}
+DEFINE_CR(0)
+DEFINE_CR(2)
+DEFINE_CR(3)
+DEFINE_CR(4)
+#undef DEFINE_CR
+
+static inline u64 read_rflags(void)
+{
+	u64 v;
+	__asm__ volatile("pushfq; popq %0" : "=r"(v));
+	return v;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+static inline void irq_disable(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+}
+
+static inline void hlt(void)
+{
+	__asm__ volatile("hlt" ::: "memory");
+}
+
+/* Stop this CPU for good: NMIs and SMIs wake HLT, so loop. */
+static inline NORETURN void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt" ::: "memory");
+}
+
+#endif

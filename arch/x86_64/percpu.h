@@ -1,0 +1,44 @@
+/* percpu.h: each CPU's private data, reached through the GS base. */
+#ifndef SLAT_PERCPU_H
+#define SLAT_PERCPU_H
+
+#include "../../kernel/types.h"
+#include "gdt.h"
+
+#define MAX_CPUS 256
+#define STACK_SIZE (16 * KiB)
+#define IST_STACK_SIZE (8 * KiB)
+
+/* Interrupt stack table slots (SDM Vol. 3A, 7.14.5): faults that must not trust RSP. */
+#define IST_DOUBLE_FAULT 1
+#define IST_NMI 2
+#define IST_MACHINE_CHECK 3
+#define IST_COUNT 3
+
+struct percpu {
+	struct percpu *self; /* at GS:0, so this_cpu() is one load */
+	u32 index;           /* 0 = the boot CPU; dense, in bring-up order */
+	u32 apic_id;
+	u64 stack_base, stack_top;
+	volatile u32 online;        /* set by the CPU itself once it runs C code */
+	u32 exception_depth;        /* nested faults on this CPU */
+	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+	struct tss tss;
+	u8 ist_stack[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
+};
+
+extern struct percpu *cpus[MAX_CPUS];
+extern unsigned ncpus_online;
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+/* Load this CPU's GDT, TSS and the shared IDT, and point GS at @pc. */
+void percpu_install(struct percpu *pc, u32 index, u64 stack_base, u64 stack_top);
+struct percpu *percpu_bsp(void);
+
+#endif

@@ -1,0 +1,16 @@
+/* smp.h: start every CPU the MADT lists with INIT-SIPI-SIPI. */
+#ifndef SLAT_SMP_H
+#define SLAT_SMP_H
+
+#include "acpi.h"
+#include "../../kernel/multiboot2.h"
+
+/*
+ * Start the CPUs the MADT lists (at most @maxcpus, 0 = all) through a
+ * trampoline at @trampoline_page (below 1 MiB; 0 = none free). Each CPU
+ * that does not report in within @timeout_ms is reported and skipped.
+ */
+void smp_boot(const struct acpi_info *acpi, u64 trampoline_page, unsigned maxcpus,
+	      unsigned timeout_ms);
+
+#endif

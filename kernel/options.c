@@ -1,0 +1,35 @@
+/* options.c: defaults and the table of every hypervisor option (docs/options.md mirrors it). */
+#include "options.h"
+
+struct hv_options opts = {
+	.console = 0,  /* com1 */
+	.loglevel = 2, /* info */
+	.apic = 0,     /* auto */
+	.maxcpus = 0,
+	.smp_timeout_ms = 100,
+	.acpi_dump = 0,
+	.test_fault = TEST_FAULT_NONE,
+};
+
+const struct opt_desc option_table[] = {
+	{ "console", OPT_CHOICE, "com1|com2|e9", 0, 0, &opts.console,
+	  "where the log goes: a 16550 UART at 0x3f8 or 0x2f8, or the 0xe9 debug port" },
+	{ "loglevel", OPT_CHOICE, "error|warn|info|debug", 0, 0, &opts.loglevel,
+	  "the least important messages still printed" },
+	{ "apic", OPT_CHOICE, "auto|xapic|x2apic", 0, 0, &opts.apic,
+	  "local APIC mode; auto picks x2APIC where the CPU has it" },
+	{ "maxcpus", OPT_UINT, NULL, 1, 256, &opts.maxcpus,
+	  "start at most this many CPUs, the boot CPU included" },
+	{ "smp_timeout_ms", OPT_UINT, NULL, 1, 10000, &opts.smp_timeout_ms,
+	  "how long to wait for each CPU to report in after its startup IPIs" },
+	{ "acpi_dump", OPT_BOOL, NULL, 0, 0, &opts.acpi_dump,
+	  "hex-dump every ACPI table to the log (for bug reports and test fixtures)" },
+	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud", 0, 0, &opts.test_fault,
+	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
+};
+const size_t option_count = ARRAY_SIZE(option_table);
+
+void options_parse(const char *cmdline, struct diag_list *d)
+{
+	cmdline_parse(cmdline, option_table, option_count, d);
+}

@@ -1,0 +1,27 @@
+/* options.h: the hypervisor's command-line options, one table for parsing and documentation. */
+#ifndef SLAT_OPTIONS_H
+#define SLAT_OPTIONS_H
+
+#include "cmdline.h"
+
+/* Index order of each enum matches its option's choices string. */
+enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD };
+
+struct hv_options {
+	u64 console;        /* enum console_kind */
+	u64 loglevel;       /* enum log_level */
+	u64 apic;           /* enum apic_mode_choice */
+	u64 maxcpus;        /* 0: all */
+	u64 smp_timeout_ms; /* per CPU */
+	u64 acpi_dump;      /* bool */
+	u64 test_fault;     /* enum test_fault */
+};
+
+extern struct hv_options opts;
+extern const struct opt_desc option_table[];
+extern const size_t option_count;
+
+/* Parse @cmdline into opts; problems go to @d for logging once the console is up. */
+void options_parse(const char *cmdline, struct diag_list *d);
+
+#endif

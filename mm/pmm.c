@@ -1,0 +1,144 @@
+/* pmm.c: a first-fit, top-down extent allocator; pure logic, unit-tested on the host. */
+#include "pmm.h"
+#include "../kernel/kstring.h"
+
+static u64 range_pages(u64 base, u64 end)
+{
+	return (end - base) / PAGE_SIZE;
+}
+
+static status_t insert_at(struct pmm *p, unsigned i, u64 base, u64 end)
+{
+	if (p->n == PMM_MAX_EXTENTS)
+		return ST_NO_MEMORY;
+	memmove(&p->ext[i + 1], &p->ext[i], (p->n - i) * sizeof(p->ext[0]));
+	p->ext[i] = (struct phys_range){ base, end };
+	p->n++;
+	return ST_OK;
+}
+
+static void delete_at(struct pmm *p, unsigned i)
+{
+	memmove(&p->ext[i], &p->ext[i + 1], (p->n - i - 1) * sizeof(p->ext[0]));
+	p->n--;
+}
+
+/* Add a page-aligned free range, merging with neighbours. Fails on overlap. */
+static status_t add_free(struct pmm *p, u64 base, u64 end)
+{
+	unsigned i = 0;
+	while (i < p->n && p->ext[i].end < base)
+		i++;
+	/* ext[i] is the first extent that ends at or after base. */
+	if (i < p->n && p->ext[i].base < end && p->ext[i].end > base)
+		return ST_CONFLICT;
+	bool join_prev = i < p->n && p->ext[i].end == base;
+	if (join_prev) {
+		p->ext[i].end = end;
+		if (i + 1 < p->n && p->ext[i + 1].base == end) {
+			p->ext[i].end = p->ext[i + 1].end;
+			delete_at(p, i + 1);
+		}
+	} else if (i < p->n && p->ext[i].base == end) {
+		p->ext[i].base = base;
+	} else {
+		status_t st = insert_at(p, i, base, end);
+		if (st != ST_OK)
+			return st;
+	}
+	p->free_pages += range_pages(base, end);
+	return ST_OK;
+}
+
+status_t pmm_remove(struct pmm *p, u64 base, u64 end)
+{
+	base = ALIGN_DOWN(base, PAGE_SIZE);
+	end = ALIGN_UP(end, PAGE_SIZE);
+	for (unsigned i = 0; i < p->n && base < end; i++) {
+		struct phys_range *e = &p->ext[i];
+		if (e->end <= base || e->base >= end)
+			continue;
+		u64 cut_lo = MAX(e->base, base), cut_hi = MIN(e->end, end);
+		p->free_pages -= range_pages(cut_lo, cut_hi);
+		if (cut_lo == e->base && cut_hi == e->end) {
+			delete_at(p, i--);
+		} else if (cut_lo == e->base) {
+			e->base = cut_hi;
+		} else if (cut_hi == e->end) {
+			e->end = cut_lo;
+		} else {
+			u64 tail_end = e->end;
+			e->end = cut_lo;
+			status_t st = insert_at(p, i + 1, cut_hi, tail_end);
+			if (st != ST_OK) {
+				/* Keep the books honest: the tail is lost to the allocator. */
+				p->free_pages -= range_pages(cut_hi, tail_end);
+				return st;
+			}
+		}
+	}
+	return ST_OK;
+}
+
+status_t pmm_init(struct pmm *p, const struct mem_region *map, unsigned nmap,
+		  const struct phys_range *reserved, unsigned nreserved)
+{
+	memset(p, 0, sizeof(*p));
+	status_t result = ST_OK;
+
+	for (unsigned i = 0; i < nmap; i++) {
+		if (map[i].type != MB2_MEM_AVAILABLE)
+			continue;
+		u64 base = ALIGN_UP(MAX(map[i].base, PMM_LOW_LIMIT), PAGE_SIZE);
+		u64 top = map[i].base + map[i].length;
+		if (top < map[i].base) /* wraps: clamp to the top of the address space */
+			top = ~0ULL;
+		u64 end = ALIGN_DOWN(top, PAGE_SIZE);
+		if (base >= end)
+			continue;
+		/* Overlapping "available" entries: add only what is not already there. */
+		pmm_remove(p, base, end);
+		status_t st = add_free(p, base, end);
+		if (st != ST_OK)
+			result = st;
+	}
+	for (unsigned i = 0; i < nmap; i++)
+		if (map[i].type != MB2_MEM_AVAILABLE)
+			pmm_remove(p, map[i].base, map[i].base + map[i].length);
+	for (unsigned i = 0; i < nreserved; i++) {
+		status_t st = pmm_remove(p, reserved[i].base, reserved[i].end);
+		if (st != ST_OK)
+			result = st;
+	}
+	p->total_pages = p->free_pages;
+	return result;
+}
+
+u64 pmm_alloc(struct pmm *p, u64 npages, u64 align, u64 limit)
+{
+	if (npages == 0)
+		return 0;
+	if (align < PAGE_SIZE)
+		align = PAGE_SIZE;
+	u64 size = npages * PAGE_SIZE;
+	for (unsigned i = p->n; i-- > 0;) {
+		struct phys_range *e = &p->ext[i];
+		u64 top = MIN(e->end, limit);
+		if (top < e->base + size)
+			continue;
+		u64 base = ALIGN_DOWN(top - size, align);
+		if (base < e->base)
+			continue;
+		if (pmm_remove(p, base, base + size) != ST_OK)
+			return 0;
+		return base;
+	}
+	return 0;
+}
+
+status_t pmm_free(struct pmm *p, u64 base, u64 npages)
+{
+	if (!IS_ALIGNED(base, PAGE_SIZE) || npages == 0 || base < PMM_LOW_LIMIT)
+		return ST_INVALID;
+	return add_free(p, base, base + npages * PAGE_SIZE);
+}

@@ -31,8 +31,8 @@ ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc
 UNIT_SRC   := kernel/fmt.c kernel/cmdline.c kernel/diag.c kernel/multiboot2.c kernel/status.c \
 	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c arch/x86_64/acpi.c
 UNIT_TESTS := $(wildcard tests/unit/*.c)
-UNIT_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
-	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
+UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -D_DEFAULT_SOURCE
 
 .PHONY: all iso unit test boot-test run run-bochs help clean
 

@@ -52,11 +52,12 @@ static void dump_regs(const struct regs *r)
  * [rbp+8] the return address. Only frames inside this CPU's stack are followed,
  * so a corrupt chain ends the trace instead of faulting again.
  */
-static void stack_trace(u64 rbp)
+static void stack_trace(u64 rip, u64 rbp)
 {
 	const struct percpu *pc = this_cpu();
 	pr_err("  stack trace (addr2line -e build/slatvisor.elf ADDR):");
-	for (int i = 0; i < MAX_TRACE_FRAMES; i++) {
+	pr_err("    #0 0x%llx", (unsigned long long)rip);
+	for (int i = 1; i < MAX_TRACE_FRAMES; i++) {
 		if (rbp < pc->stack_base || rbp + 16 > pc->stack_top || (rbp & 7))
 			break;
 		const u64 *frame = (const u64 *)(uintptr_t)rbp;
@@ -93,7 +94,7 @@ static NORETURN void panic_common(const struct regs *r, const char *msg)
 	pr_err("PANIC: %s", msg);
 	stop_others();
 	dump_regs(r);
-	stack_trace(r->rbp);
+	stack_trace(r->rip, r->rbp);
 	pr_err("panic: system halted");
 	cpu_halt_forever();
 }

@@ -50,10 +50,22 @@ static status_t add_free(struct pmm *p, u64 base, u64 end)
 	return ST_OK;
 }
 
+/* How many extents removing [base, end) would split in two (each needs one more slot). */
+static unsigned splits_needed(const struct pmm *p, u64 base, u64 end)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < p->n; i++)
+		n += p->ext[i].base < base && p->ext[i].end > end;
+	return n;
+}
+
 status_t pmm_remove(struct pmm *p, u64 base, u64 end)
 {
 	base = ALIGN_DOWN(base, PAGE_SIZE);
 	end = ALIGN_UP(end, PAGE_SIZE);
+	/* All or nothing: never lose track of pages because the table filled up halfway. */
+	if (p->n + splits_needed(p, base, end) > PMM_MAX_EXTENTS)
+		return ST_NO_MEMORY;
 	for (unsigned i = 0; i < p->n && base < end; i++) {
 		struct phys_range *e = &p->ext[i];
 		if (e->end <= base || e->base >= end)
@@ -69,12 +81,7 @@ status_t pmm_remove(struct pmm *p, u64 base, u64 end)
 		} else {
 			u64 tail_end = e->end;
 			e->end = cut_lo;
-			status_t st = insert_at(p, i + 1, cut_hi, tail_end);
-			if (st != ST_OK) {
-				/* Keep the books honest: the tail is lost to the allocator. */
-				p->free_pages -= range_pages(cut_hi, tail_end);
-				return st;
-			}
+			insert_at(p, i + 1, cut_hi, tail_end); /* room checked above */
 		}
 	}
 	return ST_OK;
@@ -91,8 +98,8 @@ status_t pmm_init(struct pmm *p, const struct mem_region *map, unsigned nmap,
 			continue;
 		u64 base = ALIGN_UP(MAX(map[i].base, PMM_LOW_LIMIT), PAGE_SIZE);
 		u64 top = map[i].base + map[i].length;
-		if (top < map[i].base) /* wraps: clamp to the top of the address space */
-			top = ~0ULL;
+		if (top < map[i].base || top > PMM_MAX_PHYS) /* wraps or exceeds 52 bits: clamp */
+			top = PMM_MAX_PHYS;
 		u64 end = ALIGN_DOWN(top, PAGE_SIZE);
 		if (base >= end)
 			continue;
@@ -107,8 +114,15 @@ status_t pmm_init(struct pmm *p, const struct mem_region *map, unsigned nmap,
 			pmm_remove(p, map[i].base, map[i].base + map[i].length);
 	for (unsigned i = 0; i < nreserved; i++) {
 		status_t st = pmm_remove(p, reserved[i].base, reserved[i].end);
-		if (st != ST_OK)
+		if (st != ST_OK) {
+			/* No slot to split around it: drop the whole extent rather than hand it out. */
+			for (unsigned k = 0; k < p->n; k++)
+				if (p->ext[k].base < reserved[i].end && p->ext[k].end > reserved[i].base) {
+					p->free_pages -= range_pages(p->ext[k].base, p->ext[k].end);
+					delete_at(p, k--);
+				}
 			result = st;
+		}
 	}
 	p->total_pages = p->free_pages;
 	return result;
@@ -129,9 +143,9 @@ u64 pmm_alloc(struct pmm *p, u64 npages, u64 align, u64 limit)
 		u64 base = ALIGN_DOWN(top - size, align);
 		if (base < e->base)
 			continue;
-		if (pmm_remove(p, base, base + size) != ST_OK)
-			return 0;
-		return base;
+		if (pmm_remove(p, base, base + size) == ST_OK)
+			return base;
+		/* No room to split this extent: another one may fit without a split. */
 	}
 	return 0;
 }

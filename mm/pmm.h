@@ -8,6 +8,8 @@
 /* Below 1 MiB live the real-mode IVT, the BIOS data area, the EBDA and option ROMs. */
 #define PMM_LOW_LIMIT (1 * MiB)
 #define PMM_MAX_EXTENTS 256
+/* SDM Vol. 3A, 4.1.4: no x86-64 CPU addresses more than 52 bits of physical memory. */
+#define PMM_MAX_PHYS (1ULL << 52)
 
 struct phys_range {
 	u64 base;

@@ -241,7 +241,7 @@ static void parse_fadt(const struct acpi_sdt_header *h, const struct acpi_mem *m
 }
 
 /* Read the root table's entries (4-byte RSDT or 8-byte XSDT pointers). */
-static status_t walk_root(const struct acpi_sdt_header *root, unsigned entsz,
+static void walk_root(const struct acpi_sdt_header *root, unsigned entsz,
 			  const struct acpi_mem *mem, struct acpi_info *info, struct diag_list *d)
 {
 	const u8 *p = (const u8 *)root + sizeof(*root);
@@ -259,7 +259,6 @@ static status_t walk_root(const struct acpi_sdt_header *root, unsigned entsz,
 		else if (!memcmp(h->signature, "FACP", 4) && !info->have_fadt)
 			parse_fadt(h, mem, info, d);
 	}
-	return ST_OK;
 }
 
 status_t acpi_parse(const void *rsdp_buf, size_t rsdp_len, const struct acpi_mem *mem,
@@ -292,6 +291,13 @@ status_t acpi_parse(const void *rsdp_buf, size_t rsdp_len, const struct acpi_mem
 		return ST_INVALID;
 	}
 	remember(info, root, info->root_phys);
+	if (info->use_xsdt && r->rsdt_address) {
+		/* Unused when the XSDT is good, but still firmware's memory: keep it off-limits. */
+		struct diag_list quiet = { 0 };
+		const struct acpi_sdt_header *rsdt = map_table(mem, r->rsdt_address, "RSDT", &quiet);
+		if (rsdt)
+			remember(info, rsdt, r->rsdt_address);
+	}
 	walk_root(root, info->use_xsdt ? 8 : 4, mem, info, d);
 	if (!info->have_madt)
 		diag_add(d, "no valid MADT: only the boot CPU will run");

@@ -9,9 +9,9 @@ LD       := ld
 
 # What goes on the ISO's GRUB command lines (see docs/options.md).
 HV_CMDLINE    ?=
-GUEST_KERNEL  ?=
-GUEST_INITRD  ?=
-GUEST_CMDLINE ?= console=ttyS0
+GUEST_KERNEL  ?= $(BUILD)/guest/vmlinuz
+GUEST_INITRD  ?= $(BUILD)/guest/initrd.img
+GUEST_CMDLINE ?= console=ttyS0,115200
 GRUB_TIMEOUT  ?= 0
 
 KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -21,26 +21,28 @@ KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototy
 NASMFLAGS := -f elf64 -g -I $(BUILD)/inc/
 LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
-KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c)
-KERNEL_ASM := $(wildcard boot/*.asm arch/x86_64/*.asm)
+KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c vmx/*.c)
+KERNEL_ASM := $(wildcard boot/*.asm arch/x86_64/*.asm vmx/*.asm)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/obj/%.asm.o)
 # Headers whose '#define' block NASM includes too (one layout for C and assembly).
-ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc
+ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc $(BUILD)/inc/vcpu.inc
 
 # Host unit tests: the pure logic compiled for Linux, with sanitizers.
 UNIT_SRC   := kernel/fmt.c kernel/cmdline.c kernel/diag.c kernel/multiboot2.c kernel/status.c \
-	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c arch/x86_64/acpi.c
+	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c
 UNIT_TESTS := $(wildcard tests/unit/*.c)
 UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
-	-fno-sanitize-recover=all -D_DEFAULT_SOURCE
+	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
 
-.PHONY: all iso unit test boot-test run run-bochs help clean
+.PHONY: all iso guest unit test boot-test run run-bochs help clean
 
 all: $(BUILD)/slatvisor.elf
 
+NASM_INC_RULE = @mkdir -p $(@D); sed -n '/BEGIN NASM/,/END NASM/s/^\#define \([A-Z0-9_]*\) \(.*\)$$/%define \1 \2/p' $< > $@
 $(BUILD)/inc/%.inc: arch/x86_64/%.h
-	@mkdir -p $(@D)
-	@sed -n '/BEGIN NASM/,/END NASM/s/^#define \([A-Z0-9_]*\) \(.*\)$$/%define \1 \2/p' $< > $@
+	$(NASM_INC_RULE)
+$(BUILD)/inc/%.inc: vmx/%.h
+	$(NASM_INC_RULE)
 
 .SECONDARY: $(ASM_INC)
 
@@ -59,8 +61,15 @@ $(BUILD)/slatvisor.elf: $(KERNEL_OBJ) linker.ld
 	@$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJ)
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a Multiboot2 image" >&2; rm -f $@; exit 1; }
 
+# The bundled guest: Debian's cloud kernel and a busybox initramfs (iso/initramfs/).
+$(BUILD)/guest/vmlinuz:
+	tools/fetch-guest-kernel
+$(BUILD)/guest/initrd.img: iso/initramfs/init $(wildcard iso/initramfs/src/*.c) tools/mkinitramfs
+	tools/mkinitramfs
+guest: $(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img
+
 iso: $(ISO)
-$(ISO): $(BUILD)/slatvisor.elf iso/grub.cfg.in tools/mkiso FORCE
+$(ISO): $(BUILD)/slatvisor.elf iso/grub.cfg.in tools/mkiso $(GUEST_KERNEL) $(GUEST_INITRD) FORCE
 	tools/mkiso --out $@ --elf $(BUILD)/slatvisor.elf --hv-cmdline "$(HV_CMDLINE)" \
 		--kernel "$(GUEST_KERNEL)" --initrd "$(GUEST_INITRD)" \
 		--guest-cmdline "$(GUEST_CMDLINE)" --timeout "$(GRUB_TIMEOUT)"

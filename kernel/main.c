@@ -16,6 +16,7 @@
 #include "../mm/memmap.h"
 #include "../mm/palloc.h"
 #include "../mm/paging.h"
+#include "../vmx/launch.h"
 
 #define SLATVISOR_VERSION "0.1"
 #define BOOT_MAP_LIMIT (4 * GiB) /* boot/entry.asm maps this much */
@@ -210,8 +211,12 @@ NORETURN void kmain(u32 magic, u64 mbi)
 
 	struct phys_range reserved[4 + MB2_MAX_MODULES + ACPI_MAX_TABLES];
 	unsigned nres = collect_reserved(mbi, reserved, ARRAY_SIZE(reserved));
-	palloc_init(&bi, reserved, nres);
-	palloc_report();
+	if (palloc_init(&bi, reserved, nres, opts.hvmem_mb * MiB) != ST_OK) {
+		/* Too little RAM is a boot input, not a hypervisor bug: say so and stop. */
+		pr_err("boot: halting: not enough RAM for slatvisor itself (hvmem=%llu MiB)",
+		       (unsigned long long)opts.hvmem_mb);
+		cpu_halt_forever();
+	}
 	status_t st = paging_init(&bi);
 	if (st != ST_OK)
 		panic("paging: cannot build the hypervisor's page tables (%s)", status_name(st));
@@ -224,11 +229,11 @@ NORETURN void kmain(u32 magic, u64 mbi)
 	avoid[navoid++] = (struct phys_range){ mbi, mbi + bi.total_size };
 	for (unsigned i = 0; i < bi.nmodules; i++)
 		avoid[navoid++] = (struct phys_range){ bi.modules[i].start, bi.modules[i].end };
-	u64 tramp = memmap_low_page(bi.mmap, bi.nmmap, avoid, navoid);
+	u64 tramp = memmap_low_pages(bi.mmap, bi.nmmap, 1, avoid, navoid);
 	smp_boot(&acpi, tramp, (unsigned)opts.maxcpus, (unsigned)opts.smp_timeout_ms);
 	palloc_report();
 
 	run_test_fault();
-	pr_info("boot: complete; this build has no guest launcher yet, so all CPUs now halt");
-	cpu_halt_forever();
+	pr_info("boot: complete");
+	hv_launch(&bi, &acpi);
 }

@@ -62,6 +62,7 @@ status_t mb2_parse(const void *mbi, size_t readable, struct boot_info *bi)
 		return ST_INVALID;
 	}
 	const struct mb2_info_header *h = mbi;
+	bi->base = (u64)(uintptr_t)mbi;
 	bi->total_size = h->total_size;
 	if (h->total_size < sizeof(*h) + sizeof(struct mb2_tag) || h->total_size > readable ||
 	    h->total_size > MB2_MAX_INFO_SIZE) {

@@ -95,6 +95,7 @@ struct boot_info {
 	const void *rsdp; /* points into the info structure */
 	u32 rsdp_len;
 	bool efi_boot_services; /* the loader left boot services running */
+	u64 base; /* where the structure itself is */
 	u32 total_size;
 	const char *error; /* set when parsing stopped early */
 };

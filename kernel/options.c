@@ -9,6 +9,8 @@ struct hv_options opts = {
 	.smp_timeout_ms = 100,
 	.acpi_dump = 0,
 	.test_fault = TEST_FAULT_NONE,
+	.paging = PAGING_AUTO,
+	.hvmem_mb = 16,
 };
 
 const struct opt_desc option_table[] = {
@@ -17,13 +19,17 @@ const struct opt_desc option_table[] = {
 	{ "loglevel", OPT_CHOICE, "error|warn|info|debug", 0, 0, &opts.loglevel,
 	  "the least important messages still printed" },
 	{ "apic", OPT_CHOICE, "auto|xapic|x2apic", 0, 0, &opts.apic,
-	  "local APIC mode; auto picks x2APIC where the CPU has it" },
+	  "local APIC mode; auto keeps the mode the firmware chose (the guest inherits it)" },
 	{ "maxcpus", OPT_UINT, NULL, 1, 256, &opts.maxcpus,
 	  "start at most this many CPUs, the boot CPU included" },
 	{ "smp_timeout_ms", OPT_UINT, NULL, 1, 10000, &opts.smp_timeout_ms,
 	  "how long to wait for each CPU to report in after its startup IPIs" },
 	{ "acpi_dump", OPT_BOOL, NULL, 0, 0, &opts.acpi_dump,
 	  "hex-dump every ACPI table to the log (for bug reports and test fixtures)" },
+	{ "paging", OPT_CHOICE, "auto|ept|shadow", 0, 0, &opts.paging,
+	  "how guest memory is virtualized: EPT, or shadow page tables; auto picks EPT where the CPU has it" },
+	{ "hvmem", OPT_UINT, NULL, 4, 1024, &opts.hvmem_mb,
+	  "MiB of RAM slatvisor keeps for itself (page tables, VMX regions, stacks)" },
 	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud", 0, 0, &opts.test_fault,
 	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
 };

@@ -6,6 +6,7 @@
 
 /* Index order of each enum matches its option's choices string. */
 enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD };
+enum paging_mode { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 
 struct hv_options {
 	u64 console;        /* enum console_kind */
@@ -15,6 +16,8 @@ struct hv_options {
 	u64 smp_timeout_ms; /* per CPU */
 	u64 acpi_dump;      /* bool */
 	u64 test_fault;     /* enum test_fault */
+	u64 paging;         /* enum paging_mode */
+	u64 hvmem_mb;       /* the hypervisor's own memory pool */
 };
 
 extern struct hv_options opts;

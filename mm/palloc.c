@@ -4,26 +4,51 @@
 #include "../kernel/log.h"
 #include "../kernel/spinlock.h"
 
-static struct pmm pmm;
+static struct pmm ram;  /* all usable RAM: only used to place the pool */
+static struct pmm pmm;  /* the pool */
+static struct phys_range pool;
 static spinlock_t lock;
 
-status_t palloc_init(const struct boot_info *bi, const struct phys_range *reserved, unsigned nres)
+status_t palloc_init(const struct boot_info *bi, const struct phys_range *reserved, unsigned nres,
+		     u64 pool_bytes)
 {
-	status_t st = pmm_init(&pmm, bi->mmap, bi->nmmap, reserved, nres);
+	status_t st = pmm_init(&ram, bi->mmap, bi->nmmap, reserved, nres);
 	if (st != ST_OK)
 		pr_warn("mm: the memory map has more pieces than the allocator tracks (%s); some RAM is unused",
 			status_name(st));
-	return st;
+	pool_bytes = ALIGN_UP(pool_bytes, 2 * MiB);
+	u64 base = pmm_alloc(&ram, pool_bytes / PAGE_SIZE, 2 * MiB, PALLOC_BELOW_4G);
+	if (!base) {
+		pr_err("mm: no 2 MiB-aligned %llu MiB below 4 GiB for the hypervisor's memory",
+		       (unsigned long long)(pool_bytes / MiB));
+		return ST_NO_MEMORY;
+	}
+	pool = (struct phys_range){ base, base + pool_bytes };
+	struct mem_region r = { base, pool_bytes, MB2_MEM_AVAILABLE };
+	pmm_init(&pmm, &r, 1, NULL, 0);
+	pr_info("mm: hypervisor memory 0x%llx-0x%llx (%llu MiB, hvmem=)", (unsigned long long)base,
+		(unsigned long long)(base + pool_bytes - 1), (unsigned long long)(pool_bytes / MiB));
+	return ST_OK;
 }
 
-u64 palloc(u64 npages, u64 limit)
+struct phys_range palloc_pool(void)
+{
+	return pool;
+}
+
+u64 palloc_aligned(u64 npages, u64 align, u64 limit)
 {
 	spin_lock(&lock);
-	u64 phys = pmm_alloc(&pmm, npages, PAGE_SIZE, limit);
+	u64 phys = pmm_alloc(&pmm, npages, align, limit);
 	spin_unlock(&lock);
 	if (phys)
 		memset((void *)(uintptr_t)phys, 0, npages * PAGE_SIZE);
 	return phys;
+}
+
+u64 palloc(u64 npages, u64 limit)
+{
+	return palloc_aligned(npages, PAGE_SIZE, limit);
 }
 
 void pfree(u64 phys, u64 npages)
@@ -40,9 +65,8 @@ void palloc_report(void)
 {
 	spin_lock(&lock);
 	u64 total = pmm.total_pages, freep = pmm.free_pages;
-	unsigned n = pmm.n;
 	spin_unlock(&lock);
-	pr_info("mm: %llu KiB usable, %llu KiB free, %llu KiB used by the hypervisor (%u free extents)",
-		(unsigned long long)(total * 4), (unsigned long long)(freep * 4),
-		(unsigned long long)((total - freep) * 4), n);
+	pr_info("mm: %llu KiB of RAM for the guest; hypervisor memory %llu KiB, of which %llu KiB in use",
+		(unsigned long long)(ram.free_pages * 4), (unsigned long long)(total * 4),
+		(unsigned long long)((total - freep) * 4));
 }

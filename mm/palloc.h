@@ -8,9 +8,20 @@
 #define PALLOC_BELOW_4G (4 * GiB)
 #define PALLOC_ANYWHERE (~0ULL)
 
-status_t palloc_init(const struct boot_info *bi, const struct phys_range *reserved, unsigned nres);
-/* Zeroed, page-aligned memory; 0 when out of memory. */
+/*
+ * Build the allocator over usable RAM, then set aside slatvisor's own pool of
+ * @pool_bytes (2 MiB aligned, below 4 GiB): every later allocation comes from
+ * the pool, so the guest can have everything else and EPT can hide the pool
+ * with whole 2 MiB pages.
+ */
+status_t palloc_init(const struct boot_info *bi, const struct phys_range *reserved, unsigned nres,
+		     u64 pool_bytes);
+/* Zeroed, page-aligned memory from the pool; 0 when out of memory. */
 u64 palloc(u64 npages, u64 limit);
+/* The same with a larger power-of-two alignment. */
+u64 palloc_aligned(u64 npages, u64 align, u64 limit);
+/* Where the pool is. */
+struct phys_range palloc_pool(void);
 void pfree(u64 phys, u64 npages);
 void palloc_report(void);
 

@@ -11,17 +11,27 @@
 #define CR4_PAE BIT(5)
 #define CR4_PGE BIT(7)
 #define CR4_VMXE BIT(13)
+#define CR4_OSXSAVE BIT(18)
+#define CR0_ET BIT(4)
+#define CR0_NE BIT(5)
+#define CR0_NW BIT(29)
+#define CR0_CD BIT(30)
 
 #define RFLAGS_IF BIT(9)
 
 /* CPUID feature bits (SDM Vol. 2A, CPUID). */
 #define CPUID1_ECX_VMX BIT(5)
 #define CPUID1_ECX_X2APIC BIT(21)
+#define CPUID1_ECX_XSAVE BIT(26)
+#define CPUID1_ECX_OSXSAVE BIT(27)
 #define CPUID1_ECX_HYPERVISOR BIT(31)
 #define CPUID1_EDX_APIC BIT(9)
 #define CPUID1_EDX_MSR BIT(5)
 #define CPUID80000001_EDX_NX BIT(20)
 #define CPUID80000001_EDX_PAGE1GB BIT(26)
+#define CPUID80000001_EDX_RDTSCP BIT(27)
+#define CPUID7_EBX_INVPCID BIT(10)
+#define CPUIDD1_EAX_XSAVES BIT(3)
 #define CPUID80000001_EDX_LM BIT(29)
 
 struct cpuid_regs {
@@ -71,6 +81,23 @@ static inline u64 read_rflags(void)
 	u64 v;
 	__asm__ volatile("pushfq; popq %0" : "=r"(v));
 	return v;
+}
+
+static inline u64 xgetbv(u32 index)
+{
+	u32 lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void xsetbv(u32 index, u64 v)
+{
+	__asm__ volatile("xsetbv" : : "c"(index), "a"((u32)v), "d"((u32)(v >> 32)));
+}
+
+static inline void wbinvd(void)
+{
+	__asm__ volatile("wbinvd" ::: "memory");
 }
 
 static inline void cpu_relax(void)

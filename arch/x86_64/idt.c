@@ -78,17 +78,30 @@ void idt_load(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+u64 idt_base(void)
+{
+	return (u64)(uintptr_t)idt;
+}
+
+bool (*nmi_hook)(void);
+
 void isr_dispatch(struct regs *r)
 {
 	if (r->vector == VEC_NMI) {
 		/* The panic path stops the other CPUs with an NMI. */
 		if (panic_in_progress())
 			panic_stop_this_cpu();
+		if (nmi_hook && nmi_hook())
+			return;
 		pr_warn("idt: unexpected NMI at rip 0x%llx; ignored", (unsigned long long)r->rip);
 		return;
 	}
 	if (r->vector == VEC_SPURIOUS)
 		return; /* SDM Vol. 3A, 11.9: no EOI for spurious interrupts */
+	if (r->vector == VEC_WAKE) {
+		lapic_eoi(); /* the woken CPU looks for its work itself */
+		return;
+	}
 	if (r->vector < VEC_FIRST_EXTERNAL)
 		panic_exception(r);
 	/* Nothing is routed to the hypervisor yet: note it and acknowledge. */

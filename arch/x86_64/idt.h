@@ -10,6 +10,7 @@ enum {
 	VEC_NM = 7, VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12, VEC_GP = 13, VEC_PF = 14,
 	VEC_MF = 16, VEC_AC = 17, VEC_MC = 18, VEC_XM = 19, VEC_VE = 20, VEC_CP = 21,
 	VEC_FIRST_EXTERNAL = 32,
+	VEC_WAKE = 0xF0,     /* an IPI that only wakes a halted CPU to look for work */
 	VEC_SPURIOUS = 0xFF, /* the local APIC's spurious-interrupt vector */
 };
 
@@ -25,6 +26,9 @@ enum {
 
 void idt_init(void);
 void idt_load(void);
+u64 idt_base(void);
+/* A hook the NMI handler asks first (VMX uses it to stop a guest); true = handled. */
+extern bool (*nmi_hook)(void);
 void isr_dispatch(struct regs *r);
 const char *exception_name(unsigned vector);
 

@@ -39,7 +39,12 @@ void lapic_setup(enum apic_mode_choice choice)
 		x2apic = false;
 		pr_warn("lapic: apic=x2apic asked for, but this CPU has no x2APIC; using xAPIC");
 	} else {
-		x2apic = can_x2 && choice != APIC_XAPIC;
+		/*
+		 * The guest inherits the local APIC as slatvisor leaves it, and Linux
+		 * without interrupt remapping wants the firmware's xAPIC mode: switch
+		 * to x2APIC only when asked.
+		 */
+		x2apic = can_x2 && choice == APIC_X2APIC;
 	}
 	mmio = (volatile u32 *)(uintptr_t)(base & APIC_BASE_ADDR_MASK);
 	lapic_enable_this_cpu();
@@ -99,4 +104,19 @@ bool lapic_send_ipi(u32 dest, u32 icr_lo)
 bool lapic_send_nmi_others(void)
 {
 	return lapic_send_ipi(0, ICR_DEST_ALL_BUT_SELF | ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+}
+
+u64 lapic_mmio_base(void)
+{
+	return (u64)(uintptr_t)mmio;
+}
+
+u32 lapic_mmio_read(u32 off)
+{
+	return mmio[off / 4];
+}
+
+void lapic_mmio_write(u32 off, u32 v)
+{
+	mmio[off / 4] = v;
 }

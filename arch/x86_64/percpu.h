@@ -22,6 +22,9 @@ struct percpu {
 	u64 stack_base, stack_top;
 	volatile u32 online;        /* set by the CPU itself once it runs C code */
 	u32 exception_depth;        /* nested faults on this CPU */
+	void (*volatile call_fn)(void *); /* work handed over by smp_call() */
+	void *call_arg;
+	void *vcpu;                 /* this CPU's struct vcpu, once VMX is on */
 	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss;
 	u8 ist_stack[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));

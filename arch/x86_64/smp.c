@@ -1,6 +1,7 @@
 /* smp.c: bring up the application processors one at a time through the low-memory trampoline. */
 #include "smp.h"
 #include "cpu.h"
+#include "idt.h"
 #include "lapic.h"
 #include "msr.h"
 #include "percpu.h"
@@ -24,8 +25,24 @@ static NORETURN void ap_entry(struct percpu *pc)
 	pc->apic_id = lapic_id();
 	pr_info("smp: online, APIC id %u", pc->apic_id);
 	__atomic_store_n(&pc->online, 1, __ATOMIC_RELEASE);
-	/* Nothing to run yet: sleep. An NMI (panic) or INIT still reaches a halted CPU. */
-	cpu_halt_forever();
+	/*
+	 * Idle until smp_call() leaves work. STI takes effect after the next
+	 * instruction, so a wake-up between the check and HLT still ends the HLT.
+	 */
+	for (;;) {
+		void (*fn)(void *) = __atomic_exchange_n(&pc->call_fn, NULL, __ATOMIC_ACQUIRE);
+		if (fn)
+			fn(pc->call_arg);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
+}
+
+void smp_call(unsigned index, void (*fn)(void *), void *arg)
+{
+	struct percpu *pc = cpus[index];
+	pc->call_arg = arg;
+	__atomic_store_n(&pc->call_fn, fn, __ATOMIC_RELEASE);
+	lapic_send_ipi(pc->apic_id, VEC_WAKE);
 }
 
 static struct trampoline_params *install_trampoline(u64 page)

@@ -13,4 +13,10 @@
 void smp_boot(const struct acpi_info *acpi, u64 trampoline_page, unsigned maxcpus,
 	      unsigned timeout_ms);
 
+/*
+ * Run fn(arg) on the idle CPU with index @index: the work is left in its
+ * per-CPU block and a wake-up IPI sent. Returns at once; fn may never return.
+ */
+void smp_call(unsigned index, void (*fn)(void *), void *arg);
+
 #endif

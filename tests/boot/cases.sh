@@ -4,13 +4,22 @@
 # A log line as slatvisor prints it: "[    1.234567] cpu3 ...".
 LINE_RE='^\[ *[0-9]+\.[0-9]{6}\] cpu[0-9]+ '
 
-# iso NAME MKISO-ARGS...: build build/test/NAME.iso once per run.
+# iso NAME MKISO-ARGS...: build build/test/NAME.iso once per run (cases run in parallel: lock).
 iso() {
 	local name=$1
 	shift
 	local out=$T/$name.iso
-	[ -f "$out" ] || tools/mkiso --out "$out" --elf build/slatvisor.elf "$@" >/dev/null
+	(
+		flock 9
+		[ -f "$out" ] || tools/mkiso --out "$out" --elf build/slatvisor.elf "$@" >/dev/null
+	) 9>"$T/.iso.lock"
 	echo "$out"
+}
+
+# guest_iso NAME GUEST-CMDLINE [HV-CMDLINE]: the bundled Linux guest.
+guest_iso() {
+	iso "guest-$1" --kernel build/guest/vmlinuz --initrd build/guest/initrd.img \
+		--guest-cmdline "console=ttyS0,115200 $2" --hv-cmdline "${3:-}"
 }
 
 # boot EMU-ARGS...: boot into $LOG, stopping at the end-of-boot or panic marker.
@@ -27,24 +36,88 @@ check_line_format() {
 	grep -q '\] cpu0 slatvisor ' "$LOG" || fail "no slatvisor banner"
 }
 
-dummy_modules() {
-	[ -f "$T/guest.bin" ] || head -c 65536 /dev/urandom >"$T/guest.bin"
-	: >"$T/empty.bin"
+# boot_guest EMU-ARGS...: boot until the machine powers itself off; stop early on any panic.
+boot_guest() {
+	tests/boot/emu "$@" --log "$LOG" --fail 'Kernel panic|PANIC|guest: stopped|halted$' ||
+		fail "the machine did not power off by itself (exit $?)"
 }
 
+# The guest's own report, the hypervisor's statistics and a clean power-off.
+check_guest_ran() {
+	expect "guest: nproc=$1\b"
+	expect 'guest: hypervisor=slatvisor'
+	expect 'guest: workload ok'
+	expect 'power: the guest powers off \(ACPI S5'
+	expect 'stat exit CPUID count=[0-9]+ cycles=[0-9]+'
+	expect 'stat: all vcpus'
+	expect 'stat total exits=[0-9]+'
+	expect 'power: powering off'
+	reject 'FAIL'
+	check_line_format
+}
+
+# Dummy modules for the module-listing cases.
+mkdir -p "$T"
+[ -f "$T/guest.bin" ] || head -c 65536 /dev/urandom >"$T/guest.bin"
+: >"$T/empty.bin"
+
 case_bochs_haswell_4cpu() {
-	dummy_modules
 	boot --bochs --cpu corei7_haswell_4770 --cpus 4 --timeout 300 \
 		--iso "$(iso modules --hv-cmdline 'loglevel=debug no_such_option=1 maxcpus=lots' \
 			--kernel "$T/guest.bin" --initrd "$T/empty.bin" --guest-cmdline 'console=ttyS0 quiet')"
 	expect 'smp: 4 of 4 CPUs online'
-	expect 'lapic: x2APIC mode'
+	expect 'lapic: xAPIC mode'
 	expect "warning: cmdline: unknown option 'no_such_option=1'; ignored"
 	expect 'warning: cmdline: option maxcpus=lots: expected a number'
 	expect 'modules: #0 guest kernel at 0x[0-9a-f]+-0x[0-9a-f]+, 65536 bytes, string "console=ttyS0 quiet"'
 	expect 'warning: modules: #1 \(initramfs\) is empty'
 	expect 'debug: acpi: table APIC'
 	for n in 1 2 3; do expect "cpu$n smp: online, APIC id $n"; done
+	check_line_format
+}
+
+# ---- the Linux guest (these take minutes each in Bochs) ----
+
+# EPT, 2 vCPUs, and the isolation probe: the guest reads and writes slatvisor's image range.
+case_bochs_haswell_guest_2cpu() {
+	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 2 --timeout 1500 \
+		--iso "$(guest_iso probe 'slat.probe=1')"
+	check_guest_ran 2
+	expect 'vmx: EPT on, VPID on, unrestricted guest on'
+	expect 'vmx: all 2 CPUs report the same VMX capabilities'
+	expect 'vcpu1: started by the guest'
+	# A 512 MiB guest needs fewer than 10 EPT pages (4 KiB pages only where MTRRs differ).
+	expect 'ept: [1-9] paging-structure pages'
+	expect 'memprobe: read 0x200000 bytes at 0x200000: 0 non-zero, hypervisor header absent, name absent'
+	expect 'memprobe: wrote 4096 bytes at 0x200000'
+	expect 'memprobe: ok'
+	expect 'warning: ept: the guest read hypervisor memory at 0x200000'
+	expect 'ept: hypervisor image intact'
+}
+
+case_bochs_haswell_guest_4cpu() {
+	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 4 --timeout 2400 --iso "$(guest_iso plain '')"
+	check_guest_ran 4
+	for n in 1 2 3; do expect "vcpu$n: started by the guest"; done
+}
+
+# Nehalem: EPT without unrestricted guest. One vCPU, and no time lost on CPUs that cannot start.
+case_bochs_lynnfield_guest() {
+	boot_guest --bochs --cpu corei5_lynnfield_750 --cpus 2 --timeout 1500 --iso "$(guest_iso plain '')"
+	check_guest_ran 1
+	expect 'vmx: EPT on, VPID on, unrestricted guest off'
+	expect 'no unrestricted guest: the guest runs on one vCPU \(nr_cpus=1\)'
+	expect 'linux: command line ".* nr_cpus=1"'
+	reject 'failed to wakeup'
+}
+
+# QEMU's emulator has no VT-x: one clear line, then a clean halt.
+case_qemu_no_vtx() {
+	tests/boot/emu --qemu --cpus 2 --timeout 120 --iso "$(guest_iso plain '')" --log "$LOG" \
+		--until 'all CPUs halted' || fail "no clean halt (exit $?)"
+	expect 'error: vmx: VT-x is not available: this is not an Intel CPU with VMX|error: vmx: VT-x is not available: this CPU does not report VMX'
+	expect 'vmx: no guest can run without VT-x; all CPUs halted'
+	reject 'PANIC'
 	check_line_format
 }
 
@@ -95,7 +168,8 @@ case_qemu_fault_pagefault() {
 # The same through x2APIC in Bochs, from an explicit panic().
 case_bochs_fault_panic() {
 	boot --bochs --cpu corei7_haswell_4770 --cpus 2 --timeout 300 \
-		--iso "$(iso panic --hv-cmdline 'test_fault=panic')"
+		--iso "$(iso panic --hv-cmdline 'test_fault=panic apic=x2apic')"
+	expect 'lapic: x2APIC mode'
 	expect 'error: PANIC: test_fault=panic: a deliberate panic'
 	expect 'panic: stopped 1 of 1 other CPUs'
 	expect 'rax [0-9a-f]{16}  rbx [0-9a-f]{16}'

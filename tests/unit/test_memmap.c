@@ -60,11 +60,11 @@ TEST(memmap_low_page_avoids_boot_data)
 		{ 0x9fc00, 0x400, MB2_MEM_RESERVED },
 	};
 	struct phys_range avoid[] = { { 0x1000, 0x2800 } };
-	CHECK_EQ(memmap_low_page(m, 2, avoid, 1), 0x3000);
-	CHECK_EQ(memmap_low_page(m, 2, NULL, 0), 0x1000);
+	CHECK_EQ(memmap_low_pages(m, 2, 1, avoid, 1), 0x3000);
+	CHECK_EQ(memmap_low_pages(m, 2, 1, NULL, 0), 0x1000);
 	static const struct mem_region none[] = { { 0x100000, 0x100000, MB2_MEM_AVAILABLE } };
-	CHECK_EQ(memmap_low_page(none, 1, NULL, 0), 0);
+	CHECK_EQ(memmap_low_pages(none, 1, 1, NULL, 0), 0);
 	/* A page the last available entry only partly covers is not used. */
 	static const struct mem_region partial[] = { { 0x5000, 0x800, MB2_MEM_AVAILABLE } };
-	CHECK_EQ(memmap_low_page(partial, 1, NULL, 0), 0);
+	CHECK_EQ(memmap_low_pages(partial, 1, 1, NULL, 0), 0);
 }

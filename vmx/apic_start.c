@@ -1,0 +1,138 @@
+/* apic_start.c: emulate INIT and STARTUP IPIs for vCPUs that wait in slatvisor. */
+#include "apic_start.h"
+#include "ept.h"
+#include "guest_mem.h"
+#include "insn.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/idt.h"
+#include "../arch/x86_64/lapic.h"
+#include "../arch/x86_64/percpu.h"
+#include "../kernel/log.h"
+
+#define MAX_INSN 15
+#define ICR_LEVEL_ASSERT_BIT BIT(14)
+
+static u64 page;           /* the APIC page while trapped, 0 once released */
+static volatile u32 waiting; /* vCPUs the guest has not started yet */
+
+status_t apic_start_init(unsigned waiting_vcpus)
+{
+	if (!waiting_vcpus)
+		return ST_OK;
+	if (lapic_is_x2apic())
+		return ST_UNSUPPORTED; /* x2APIC guests use MSRs; the hardware INIT/SIPI path serves them */
+	page = lapic_mmio_base();
+	waiting = waiting_vcpus;
+	status_t st = ept_set_page_access(page, EPT_READ);
+	if (st == ST_OK)
+		pr_info("vmx: the guest's local APIC page 0x%llx is trapped until it has started its %u other CPUs",
+			(unsigned long long)page, waiting_vcpus);
+	return st;
+}
+
+bool apic_start_owns(u64 gpa)
+{
+	return page && ALIGN_DOWN(gpa, PAGE_SIZE) == page;
+}
+
+static void release(void)
+{
+	u64 p = page;
+	page = 0;
+	ept_set_page_access(p, EPT_RWX);
+	ept_invalidate(); /* the other CPUs catch up on their next write (see the EPT handler) */
+	pr_info("vmx: every vCPU is started; the guest's local APIC page is its own again");
+}
+
+static struct vcpu *vcpu_by_apic_id(u32 apic_id)
+{
+	for (unsigned i = 0; i < ncpus_online; i++)
+		if (cpus[i]->apic_id == apic_id)
+			return cpus[i]->vcpu;
+	return NULL;
+}
+
+/* INIT or STARTUP for one target. Returns false if it is not a vCPU slatvisor holds back. */
+static bool deliver(struct vcpu *t, u32 icr)
+{
+	if (!t || t->state != VCPU_WAIT_SIPI)
+		return false;
+	if (ICR_DELIVERY_MODE(icr) == (ICR_DELIVERY_INIT >> 8)) {
+		if (icr & ICR_LEVEL_ASSERT_BIT)
+			t->init_received = true; /* a de-assert (old 82489DX protocol) is a no-op */
+		return true;
+	}
+	/* SDM Vol. 3A, 9.4.4: a SIPI counts only after an INIT, and only the first one. */
+	if (t->init_received && !t->sipi_posted) {
+		t->sipi_vector = (u8)icr;
+		__atomic_store_n(&t->sipi_posted, true, __ATOMIC_RELEASE);
+		lapic_send_ipi(t->cpu->apic_id, ICR_DELIVERY_FIXED | VEC_WAKE);
+	}
+	return true;
+}
+
+static void write_icr(struct vcpu *self, u32 icr)
+{
+	unsigned mode = ICR_DELIVERY_MODE(icr);
+	if (mode != (ICR_DELIVERY_INIT >> 8) && mode != (ICR_DELIVERY_STARTUP >> 8)) {
+		lapic_mmio_write(LAPIC_ICR_LO, icr);
+		return;
+	}
+	bool handled = false;
+	switch (ICR_SHORTHAND(icr)) {
+	case 0: /* physical destination in ICR_HI (Linux starts CPUs this way) */
+		handled = deliver(vcpu_by_apic_id(ICR_DEST_XAPIC(lapic_mmio_read(LAPIC_ICR_HI))), icr);
+		break;
+	case 2: /* all including self */
+	case 3: /* all excluding self */
+		for (unsigned i = 0; i < ncpus_online; i++)
+			if (cpus[i]->vcpu != self)
+				handled |= deliver(cpus[i]->vcpu, icr);
+		break;
+	default:
+		break;
+	}
+	if (!handled)
+		lapic_mmio_write(LAPIC_ICR_LO, icr);
+}
+
+enum exit_action apic_start_write(struct vcpu *v, u64 gpa)
+{
+	u8 code[MAX_INSN];
+	u64 rip = vmcs_readnat(VMCS_GUEST_CS_BASE) + vmcs_readnat(VMCS_GUEST_RIP);
+	struct mmio_store st;
+	unsigned avail = MAX_INSN;
+	/* Read as much as is mapped: an instruction may end just before an unmapped page. */
+	while (avail && !guest_read_linear(rip, code, avail))
+		avail--;
+	if (!avail || !insn_decode_store(code, avail, &st)) {
+		guest_stop(v, STOP_HALT,
+			   "apic: vcpu%u wrote its local APIC (offset 0x%llx) with an instruction slatvisor does not decode, at rip 0x%llx",
+			   v->index, (unsigned long long)(gpa & 0xFFF), (unsigned long long)rip);
+		return EXIT_STOP;
+	}
+	u64 value = st.from_reg ? vcpu_gpr(v, st.reg) : st.imm;
+	u32 off = (u32)(gpa & 0xFFF) & ~3u;
+	if (off == LAPIC_ICR_LO)
+		write_icr(v, (u32)value);
+	else
+		lapic_mmio_write(off, (u32)value); /* 32-bit registers; narrower stores are rare and zero-extend */
+	vmcs_writenat(VMCS_GUEST_RIP, vmcs_readnat(VMCS_GUEST_RIP) + st.length);
+	return EXIT_RESUME;
+}
+
+void apic_start_wait_and_launch(struct vcpu *v)
+{
+	v->state = VCPU_WAIT_SIPI;
+	while (!__atomic_load_n(&v->sipi_posted, __ATOMIC_ACQUIRE))
+		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* woken by the poster's IPI */
+	vmcs_guest_init_state();
+	vmcs_guest_sipi(v->sipi_vector);
+	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
+		(unsigned)v->sipi_vector << 12, v->sipi_vector);
+	if (__atomic_sub_fetch(&waiting, 1, __ATOMIC_SEQ_CST) == 0)
+		release();
+	vcpu_launch(v);
+}

@@ -1,0 +1,58 @@
+/* ept.h: the extended page tables: entry format, the shared identity map, and INVEPT. */
+#ifndef SLAT_EPT_H
+#define SLAT_EPT_H
+
+#include "../mm/mtrr.h"
+#include "../mm/pmm.h"
+#include "../mm/pt.h"
+
+/* SDM Vol. 3C, 30.3.2, tables 30-1 to 30-6: EPT paging-structure entry bits. */
+#define EPT_READ BIT(0)
+#define EPT_WRITE BIT(1)
+#define EPT_EXEC BIT(2)
+#define EPT_RWX (EPT_READ | EPT_WRITE | EPT_EXEC)
+#define EPT_MEMTYPE_SHIFT 3 /* bits 5:3 of a leaf: the memory type (table 12-8 numbering) */
+#define EPT_IGNORE_PAT BIT(6)
+#define EPT_LARGE BIT(7) /* a 2 MiB or 1 GiB leaf */
+
+/* 25.6.11: the EPT pointer. */
+#define EPTP_MEMTYPE_WB 6
+#define EPTP_WALK_LENGTH_4 (3 << 3)
+
+#define EPT_MAX_HIDDEN 8
+
+/* Guest-physical ranges the guest must never reach: slatvisor's own memory. */
+struct ept_hidden {
+	struct phys_range r[EPT_MAX_HIDDEN];
+	unsigned n;
+};
+
+struct ept_map_stats {
+	u64 leaves[PT_LEVELS + 1]; /* by level: [1] 4 KiB, [2] 2 MiB, [3] 1 GiB */
+};
+
+/*
+ * Identity-map guest-physical [0, top) in the EPT at @root with memory types
+ * from @m: 1 GiB pages (if ops->max_leaf_level is 3) and 2 MiB pages where
+ * the type is uniform and no hidden range interferes, 4 KiB pages only where
+ * it is not. Hidden pages stay non-present.
+ */
+status_t ept_map_identity(struct pt_ops *ops, u64 root, const struct mtrr_state *m, u64 top,
+			  const struct ept_hidden *hidden, struct ept_map_stats *st);
+
+/* Which hidden range holds @gpa, or NULL. */
+const struct phys_range *ept_hidden_find(const struct ept_hidden *h, u64 gpa);
+
+/*
+ * Kernel side (ept.c). Build the one EPT hierarchy all vCPUs share, covering
+ * [0, top) minus @hidden; sets vmx.eptp. Logs its paging-structure pages by level.
+ */
+status_t ept_init(u64 top, const struct ept_hidden *hidden);
+/* Invalidate EPT-derived translations on this CPU after the map changed. */
+void ept_invalidate(void);
+/* Change the permissions of the one 4 KiB guest page at @gpa (splitting larger pages). */
+status_t ept_set_page_access(u64 gpa, u64 rwx);
+/* May slatvisor read this guest-physical address on the guest's behalf? */
+bool ept_guest_may_access(u64 gpa);
+
+#endif

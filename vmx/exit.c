@@ -1,0 +1,329 @@
+/* exit.c: dispatch each VM exit through a table indexed by basic reason; count it; stop the guest. */
+#include <stdarg.h>
+#include "exit.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "launch.h"
+#include "power.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/idt.h"
+#include "../arch/x86_64/lapic.h"
+#include "../arch/x86_64/percpu.h"
+#include "../arch/x86_64/tsc.h"
+#include "../kernel/fmt.h"
+#include "../kernel/log.h"
+#include "../kernel/panic.h"
+
+static const char *const reason_names[EXIT_REASON_COUNT] = {
+#define EXIT_REASON_NAME(n, name) [n] = #name,
+	EXIT_REASON_LIST(EXIT_REASON_NAME)
+#undef EXIT_REASON_NAME
+};
+
+const char *exit_reason_name(unsigned reason)
+{
+	return reason < EXIT_REASON_COUNT && reason_names[reason] ? reason_names[reason] : "UNKNOWN";
+}
+
+static void dump_guest(struct vcpu *v)
+{
+	pr_err("vcpu%u: rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx",
+	       v->index, (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP),
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_RSP),
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_RFLAGS),
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR0),
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR3),
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR4),
+	       (unsigned long long)vmcs_read64(VMCS_GUEST_IA32_EFER));
+	pr_err("vcpu%u: cs %04x base 0x%llx ar 0x%x; activity %u interruptibility 0x%x",
+	       v->index, vmcs_read16(VMCS_GUEST_CS_SELECTOR),
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CS_BASE),
+	       vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS), vmcs_read32(VMCS_GUEST_ACTIVITY_STATE),
+	       vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY));
+}
+
+/* ---- handlers that need no file of their own ---- */
+
+static enum exit_action handle_nmi(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	u32 info = vmcs_read32(VMCS_EXIT_INTERRUPTION_INFO);
+	if (INTR_INFO_TYPE(info) != INTR_TYPE_NMI) {
+		guest_stop(v, STOP_HALT, "guest: unexpected exception exit (info 0x%x) on vcpu%u", info,
+			   v->index);
+		return EXIT_STOP;
+	}
+	/* Not a stop request (that is checked before every entry): the NMI was the guest's. */
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO,
+		     INTR_INFO_VALID | ((u32)INTR_TYPE_NMI << INTR_TYPE_SHIFT) | VEC_NMI);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_triple_fault(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	dump_guest(v);
+	guest_stop(v, STOP_HALT, "guest: triple fault on vcpu%u; the guest is stopped", v->index);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_init(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	/* 26.2 / 9.4: the guest's own INIT to this CPU: reset it and wait for its SIPI. */
+	vmcs_guest_init_state();
+	v->state = VCPU_WAIT_SIPI;
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
+{
+	u8 vector = (u8)(x->qualification & 0xFF);
+	vmcs_guest_sipi(vector);
+	v->state = VCPU_RUNNING;
+	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
+		(unsigned)vector << 12, vector);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_invd(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	/* INVD would drop slatvisor's own dirty cache lines too: write them back instead. */
+	wbinvd();
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_vmx_instruction(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	/* CPUID says this CPU has no VMX, so its instructions are undefined. */
+	vcpu_inject_exception(v, VEC_UD, false, 0);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_entry_failure(struct vcpu *v, const struct exit_info *x)
+{
+	dump_guest(v);
+	guest_stop(v, STOP_HALT, "vmx: VM entry failed on vcpu%u: %s (qualification %llu)", v->index,
+		   exit_reason_name(x->reason), (unsigned long long)x->qualification);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_unexpected(struct vcpu *v, const struct exit_info *x)
+{
+	dump_guest(v);
+	guest_stop(v, STOP_HALT, "vmx: unexpected VM exit %s (%u) on vcpu%u, qualification 0x%llx",
+		   exit_reason_name(x->reason), x->reason, v->index,
+		   (unsigned long long)x->qualification);
+	return EXIT_STOP;
+}
+
+static const exit_handler handlers[EXIT_REASON_COUNT] = {
+	[EXIT_EXCEPTION_OR_NMI] = handle_nmi,
+	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_INIT] = handle_init,
+	[EXIT_SIPI] = handle_sipi,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_INVD] = handle_invd,
+	[EXIT_VMCALL] = handle_vmx_instruction,
+	[EXIT_VMCLEAR] = handle_vmx_instruction,
+	[EXIT_VMLAUNCH] = handle_vmx_instruction,
+	[EXIT_VMPTRLD] = handle_vmx_instruction,
+	[EXIT_VMPTRST] = handle_vmx_instruction,
+	[EXIT_VMREAD] = handle_vmx_instruction,
+	[EXIT_VMRESUME] = handle_vmx_instruction,
+	[EXIT_VMWRITE] = handle_vmx_instruction,
+	[EXIT_VMXOFF] = handle_vmx_instruction,
+	[EXIT_VMXON] = handle_vmx_instruction,
+	[EXIT_INVEPT] = handle_vmx_instruction,
+	[EXIT_INVVPID] = handle_vmx_instruction,
+	[EXIT_VMFUNC] = handle_vmx_instruction,
+	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_IO_INSTRUCTION] = handle_io,
+	[EXIT_RDMSR] = handle_rdmsr,
+	[EXIT_WRMSR] = handle_wrmsr,
+	[EXIT_ENTRY_FAIL_GUEST_STATE] = handle_entry_failure,
+	[EXIT_ENTRY_FAIL_MSR_LOADING] = handle_entry_failure,
+	[EXIT_ENTRY_FAIL_MACHINE_CHECK] = handle_entry_failure,
+	[EXIT_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
+	[EXIT_XSETBV] = handle_xsetbv,
+};
+
+/* ---- stopping the guest ---- */
+
+static volatile u32 stop_requested; /* 1 + index of the vCPU that asked */
+static volatile u32 stopped_count;
+
+/* A vCPU parks here once the guest is stopped: halted in VMX root, NMIs ignored. */
+static NORETURN void park(struct vcpu *v)
+{
+	v->state = VCPU_STOPPED;
+	__atomic_add_fetch(&stopped_count, 1, __ATOMIC_SEQ_CST);
+	cpu_halt_forever();
+}
+
+static bool nmi_in_root(void)
+{
+	/* An NMI that reached slatvisor itself: a stop request, or one that raced an exit. */
+	return stop_requested != 0;
+}
+
+void exit_init(void)
+{
+	nmi_hook = nmi_in_root;
+}
+
+static void print_stats(const char *who, const struct exit_stats *s)
+{
+	u64 total = 0;
+	pr_info("stat: %s", who);
+	for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
+		if (!s->count[r])
+			continue;
+		pr_info("stat exit %s count=%llu cycles=%llu", exit_reason_name(r),
+			(unsigned long long)s->count[r], (unsigned long long)s->cycles[r]);
+		total += s->count[r];
+	}
+	pr_info("stat total exits=%llu", (unsigned long long)total);
+}
+
+u64 exits_total(void)
+{
+	u64 total = 0;
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *v = cpus[i] ? cpus[i]->vcpu : NULL;
+		for (unsigned r = 0; v && r < EXIT_REASON_COUNT; r++)
+			total += v->stats.count[r];
+	}
+	return total;
+}
+
+#define STOP_WAIT_US 1000000
+#define STOP_RETRY_US 10000
+
+void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	u32 expected = 0;
+	if (!__atomic_compare_exchange_n(&stop_requested, &expected, v->index + 1, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		pr_info("%s (the guest is already stopping)", msg);
+		park(v);
+	}
+	log_msg(then == STOP_HALT ? LOG_ERROR : LOG_INFO, "%s", msg);
+
+	/* Running vCPUs exit on an NMI; one that raced back into root mode gets another. */
+	unsigned others = 0;
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (o && o != v && (o->state == VCPU_RUNNING))
+			others++;
+	}
+	u64 deadline = rdtsc() + tsc_from_us(STOP_WAIT_US);
+	while (stopped_count < others && (s64)(rdtsc() - deadline) < 0) {
+		lapic_send_nmi_others();
+		udelay(STOP_RETRY_US);
+	}
+	v->state = VCPU_STOPPED;
+	if (stopped_count < others)
+		pr_warn("guest: %u of %u other vCPUs did not stop", others - stopped_count, others);
+
+	struct exit_stats sum = { 0 };
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (!o)
+			continue;
+		char who[48];
+		fmt_snprintf(who, sizeof(who), "vcpu%u (cpu%u, APIC id %u)", o->index, i,
+			     cpus[i]->apic_id);
+		print_stats(who, &o->stats);
+		for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
+			sum.count[r] += o->stats.count[r];
+			sum.cycles[r] += o->stats.cycles[r];
+		}
+	}
+	print_stats("all vcpus", &sum);
+	launch_check_image();
+	power_finish(then);
+	park(v);
+}
+
+/* ---- the dispatcher, called by vmx_exit_stub ---- */
+
+/* 28.2.4: an event whose delivery the exit interrupted must be delivered again. */
+static void reinject_vectoring(void)
+{
+	u32 idt = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	if (!(idt & INTR_INFO_VALID) || (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID))
+		return;
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, idt & ~(u32)BIT(12));
+	if (idt & INTR_INFO_DELIVER_ERROR)
+		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE));
+	u32 type = INTR_INFO_TYPE(idt);
+	if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+	    type == INTR_TYPE_SW_EXCEPTION)
+		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LENGTH, vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
+}
+
+void vmx_handle_exit(struct vcpu *v)
+{
+	u64 start = rdtsc();
+	u32 raw = vmcs_read32(VMCS_EXIT_REASON);
+	struct exit_info x = { EXIT_REASON_BASIC(raw), vmcs_readnat(VMCS_EXIT_QUALIFICATION) };
+
+	if (stop_requested) {
+		/* An NMI, or any exit that came after a stop request: say where this vCPU was. */
+		pr_info("vcpu%u: stopped at rip 0x%llx (cs %04x base 0x%llx, cr0 0x%llx), exit %s",
+			v->index, (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP),
+			vmcs_read16(VMCS_GUEST_CS_SELECTOR),
+			(unsigned long long)vmcs_readnat(VMCS_GUEST_CS_BASE),
+			(unsigned long long)vcpu_guest_cr0(), exit_reason_name(x.reason));
+		park(v);
+	}
+
+	exit_handler h = handle_unexpected;
+	if (raw & EXIT_REASON_ENTRY_FAILURE)
+		h = handle_entry_failure;
+	else if (x.reason < EXIT_REASON_COUNT && handlers[x.reason])
+		h = handlers[x.reason];
+
+	if (x.reason < EXIT_REASON_COUNT)
+		v->stats.count[x.reason]++;
+	else
+		v->stats.other++;
+	enum exit_action a = h(v, &x);
+	if (a == EXIT_STOP)
+		park(v); /* guest_stop() normally parks first; this is the backstop */
+	reinject_vectoring();
+	if (x.reason < EXIT_REASON_COUNT)
+		v->stats.cycles[x.reason] += rdtsc() - start;
+}
+
+NORETURN void vmx_resume_failed(struct vcpu *v, int invalid)
+{
+	char why[96];
+	vmx_describe_failure(invalid ? VMX_FAIL_INVALID : VMX_FAIL_VALID, why, sizeof(why));
+	dump_guest(v);
+	guest_stop(v, STOP_HALT, "vmx: VMRESUME failed on vcpu%u: %s", v->index, why);
+	park(v);
+}
+
+void vcpu_launch(struct vcpu *v)
+{
+	v->state = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_FOR_SIPI ? VCPU_WAIT_SIPI
+										     : VCPU_RUNNING;
+	int r = vmx_launch(v);
+	char why[96];
+	vmx_describe_failure(r == 1 ? VMX_FAIL_INVALID : VMX_FAIL_VALID, why, sizeof(why));
+	dump_guest(v);
+	v->state = VCPU_OFF;
+	pr_err("vmx: VMLAUNCH failed on vcpu%u: %s", v->index, why);
+}

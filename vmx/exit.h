@@ -1,0 +1,44 @@
+/* exit.h: VM-exit dispatch: the handler table, its actions, and stopping the guest. */
+#ifndef SLAT_EXIT_H
+#define SLAT_EXIT_H
+
+#include "vcpu.h"
+
+/* What a handler asks for once it is done. */
+enum exit_action {
+	EXIT_RESUME, /* enter the guest again (the handler skipped or injected as needed) */
+	EXIT_STOP,   /* stop the whole guest: the handler called guest_stop() with its reason */
+};
+
+struct exit_info {
+	u32 reason; /* basic exit reason */
+	u64 qualification;
+};
+
+typedef enum exit_action (*exit_handler)(struct vcpu *v, const struct exit_info *x);
+
+/* Handlers, one file per concern (exit_*.c). */
+enum exit_action handle_cpuid(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_rdmsr(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_wrmsr(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_xsetbv(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_io(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_ept_violation(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_ept_misconfig(struct vcpu *v, const struct exit_info *x);
+
+/*
+ * Stop every vCPU and print the exit statistics. The caller's vCPU is stopped
+ * too. Safe to call from several CPUs at once: the first caller wins. After
+ * it returns, @then decides what the machine does.
+ */
+enum stop_then { STOP_HALT, STOP_POWER_OFF, STOP_RESET };
+void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/* The running total of VM exits of all vCPUs (what CPUID leaf 0x40000001 reports). */
+u64 exits_total(void);
+
+/* Register the NMI hook that lets a vCPU in root operation see a stop request. */
+void exit_init(void);
+
+#endif

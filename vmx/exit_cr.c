@@ -1,0 +1,92 @@
+/* exit_cr.c: writes to the CR0/CR4 bits slatvisor owns (VMX's fixed bits), and XSETBV. */
+#include "exit.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/idt.h"
+#include "../arch/x86_64/msr.h"
+
+/* SDM Vol. 3C, table 28-3: exit qualification for control-register accesses. */
+#define CRQ_NUMBER(q) ((unsigned)(q) & 0xF)
+#define CRQ_ACCESS_TYPE(q) (((unsigned)(q) >> 4) & 3)
+#define CRQ_GPR(q) (((unsigned)(q) >> 8) & 0xF)
+#define CRQ_LMSW_SOURCE(q) (((q) >> 16) & 0xFFFF)
+enum { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };
+
+static enum exit_action gp(struct vcpu *v)
+{
+	vcpu_inject_exception(v, VEC_GP, true, 0);
+	return EXIT_RESUME;
+}
+
+static enum exit_action guest_write_cr0(struct vcpu *v, u64 val)
+{
+	/* 2.5 and 26.3: the architectural #GP conditions of MOV to CR0. */
+	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+		return gp(v);
+	/* Without unrestricted guest, PE and PG stay set under VMX: refusing is all we can do. */
+	if (~val & vmx.cr0_fixed0 & (CR0_PE | CR0_PG))
+		return gp(v);
+	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
+	vmcs_writenat(VMCS_GUEST_CR0, (val | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+static enum exit_action guest_write_cr4(struct vcpu *v, u64 val)
+{
+	/* VMXE is hidden from the guest, and reserved bits fault as on hardware. */
+	if ((val & CR4_VMXE) || (val & ~vmx.cr4_fixed1))
+		return gp(v);
+	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
+	vmcs_writenat(VMCS_GUEST_CR4, (val | vmx.cr4_fixed0) & vmx.cr4_fixed1);
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
+{
+	u64 q = x->qualification;
+	unsigned cr = CRQ_NUMBER(q);
+	switch (CRQ_ACCESS_TYPE(q)) {
+	case CR_MOV_TO: {
+		u64 val = vcpu_gpr(v, CRQ_GPR(q));
+		if (cr == 0)
+			return guest_write_cr0(v, val);
+		if (cr == 4)
+			return guest_write_cr4(v, val);
+		break;
+	}
+	case CR_LMSW: {
+		/* LMSW writes CR0 bits 3:0 but cannot clear PE. */
+		u64 old = vcpu_guest_cr0();
+		u64 src = CRQ_LMSW_SOURCE(q) & 0xF;
+		return guest_write_cr0(v, (old & ~0xEULL) | src | (old & CR0_PE));
+	}
+	default:
+		break;
+	}
+	guest_stop(v, STOP_HALT, "vmx: unexpected control-register exit 0x%llx on vcpu%u",
+		   (unsigned long long)q, v->index);
+	return EXIT_STOP;
+}
+
+enum exit_action handle_xsetbv(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	u32 index = (u32)v->regs.gpr[GPR_RCX];
+	u64 val = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
+	if (!(vcpu_guest_cr4() & CR4_OSXSAVE)) {
+		vcpu_inject_exception(v, VEC_UD, false, 0);
+		return EXIT_RESUME;
+	}
+	/* 13.3: XCR0 bit 0 must be set, AVX needs SSE, and only supported bits may be set. */
+	struct cpuid_regs d = cpuid(0xD, 0);
+	u64 supported = ((u64)d.edx << 32) | d.eax;
+	if (index != 0 || !(val & 1) || (val & ~supported) || ((val & 4) && !(val & 2)))
+		return gp(v);
+	/* slatvisor never touches extended state itself, so XCR0 can simply be the guest's. */
+	xsetbv(0, val);
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}

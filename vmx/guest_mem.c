@@ -1,0 +1,56 @@
+/* guest_mem.c: walk the guest's IA-32e page tables with the shared walker to reach its memory. */
+#include "guest_mem.h"
+#include "ept.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/msr.h"
+#include "../kernel/kstring.h"
+#include "../mm/paging.h"
+#include "../mm/pt.h"
+
+/* The guest's tables are guest memory: refuse anything slatvisor hides from it. */
+static u64 *guest_table(void *ctx, u64 phys)
+{
+	(void)ctx;
+	return ept_guest_may_access(phys) ? (u64 *)(uintptr_t)phys : NULL;
+}
+
+static u64 no_alloc(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static bool translate(u64 linear, u64 *phys)
+{
+	u64 cr0 = vcpu_guest_cr0();
+	if (!(cr0 & CR0_PG)) {
+		*phys = linear;
+		return true;
+	}
+	/* 4-level paging only: what a 64-bit guest runs in whenever it sends IPIs. */
+	if (!(vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA))
+		return false;
+	struct pt_ops ops = { PTE_P, PTE_PS, 0, 3, guest_table, no_alloc, NULL, { 0 } };
+	u64 leaf;
+	int level;
+	return pt_translate(&ops, vmcs_readnat(VMCS_GUEST_CR3) & PT_ADDR_MASK, linear, phys, &leaf,
+			    &level);
+}
+
+bool guest_read_linear(u64 linear, void *buf, size_t len)
+{
+	u8 *out = buf;
+	while (len) {
+		u64 phys;
+		if (!translate(linear, &phys) || !ept_guest_may_access(phys))
+			return false;
+		size_t chunk = MIN(len, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+		memcpy(out, (const void *)(uintptr_t)phys, chunk);
+		out += chunk;
+		linear += chunk;
+		len -= chunk;
+	}
+	return true;
+}

@@ -1,0 +1,164 @@
+/* launch.c: from a booted hypervisor to a running guest: VT-x checks, EPT, the Linux guest, vCPUs. */
+#include "launch.h"
+#include "ept.h"
+#include "apic_start.h"
+#include "exit.h"
+#include "power.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/percpu.h"
+#include "../arch/x86_64/smp.h"
+#include "../arch/x86_64/tsc.h"
+#include "../kernel/linux_guest.h"
+#include "../kernel/log.h"
+#include "../kernel/options.h"
+#include "../mm/memmap.h"
+#include "../mm/palloc.h"
+
+#define AP_READY_TIMEOUT_US 2000000
+
+extern u8 _kernel_start[], _kernel_end[], _readonly_end[];
+
+static u64 image_sum;
+
+static u64 readonly_checksum(void)
+{
+	u64 sum = 0;
+	for (const u64 *p = (const u64 *)_kernel_start; p < (const u64 *)_readonly_end; p++)
+		sum = (sum << 1 | sum >> 63) ^ *p;
+	return sum;
+}
+
+void launch_check_image(void)
+{
+	u64 now = readonly_checksum();
+	if (now == image_sum)
+		pr_info("ept: hypervisor image intact (code and read-only data checksum 0x%llx)",
+			(unsigned long long)now);
+	else
+		pr_err("ept: hypervisor image CHANGED while the guest ran (checksum 0x%llx, was 0x%llx)",
+		       (unsigned long long)now, (unsigned long long)image_sum);
+}
+
+static volatile u32 caps_mismatches;
+static bool apic_trapped; /* AP starts are emulated (apic_start.c), not left to the hardware */
+static volatile u32 aps_failed;
+
+/* On each AP: VMX on, compare capabilities, and wait in wait-for-SIPI for the guest to start it. */
+static void ap_start_vcpu(void *arg)
+{
+	(void)arg;
+	unsigned index = this_cpu()->index;
+	struct vcpu *v = vmx_cpu_on(index);
+	if (!v) {
+		__atomic_add_fetch(&aps_failed, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	struct vmx_caps mine;
+	vmx_read_caps(&mine);
+	int diff = vmx_caps_differ(&mine, &vmx.caps);
+	if (diff >= 0) {
+		pr_warn("vmx: this CPU's MSR 0x%x is 0x%llx, the boot CPU's 0x%llx", MSR_IA32_VMX_FIRST + diff,
+			(unsigned long long)mine.msr[diff], (unsigned long long)vmx.caps.msr[diff]);
+		__atomic_add_fetch(&caps_mismatches, 1, __ATOMIC_SEQ_CST);
+	}
+	vmcs_init(v);
+	vmcs_guest_init_state();
+	ept_invalidate();
+	if (apic_trapped)
+		apic_start_wait_and_launch(v); /* wait here for the guest's SIPI */
+	else
+		vcpu_launch(v); /* wait in the wait-for-SIPI activity state */
+	/* Either returns only if VM entry failed; it said why. */
+	__atomic_add_fetch(&aps_failed, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool wait_aps(unsigned n)
+{
+	u64 deadline = rdtsc() + tsc_from_us(AP_READY_TIMEOUT_US);
+	for (;;) {
+		unsigned ready = 0;
+		for (unsigned i = 1; i < ncpus_online; i++) {
+			struct vcpu *v = cpus[i]->vcpu;
+			ready += v && v->state == VCPU_WAIT_SIPI;
+		}
+		if (ready + aps_failed >= n)
+			return aps_failed == 0;
+		if ((s64)(rdtsc() - deadline) > 0)
+			return false;
+		cpu_relax();
+	}
+}
+
+static NORETURN void halt(const char *why)
+{
+	pr_info("%s; all CPUs halted", why);
+	cpu_halt_forever();
+}
+
+NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi)
+{
+	char why[256];
+	if (vmx_check_available(why, sizeof(why)) != ST_OK) {
+		pr_err("vmx: VT-x is not available: %s", why);
+		halt("vmx: no guest can run without VT-x");
+	}
+	if (vmx_global_init() != ST_OK)
+		halt("vmx: out of hypervisor memory for VMX");
+	if (!vmx.use_ept) {
+		if (opts.paging == PAGING_SHADOW && vmx.caps.ept)
+			pr_warn("vmx: paging=shadow: the shadow page table engine is not available yet");
+		else
+			pr_err("vmx: this CPU has no usable EPT, and the shadow page table engine is not available yet");
+		halt("vmx: no guest can run");
+	}
+
+	/* What the guest must never reach: the hypervisor image and its memory pool. */
+	struct ept_hidden hidden = { .n = 2 };
+	hidden.r[0] = (struct phys_range){ ALIGN_DOWN((u64)(uintptr_t)_kernel_start, 2 * MiB),
+					   ALIGN_UP((u64)(uintptr_t)_kernel_end, 2 * MiB) };
+	hidden.r[1] = palloc_pool();
+	u64 top = ALIGN_UP(MAX(memmap_top(bi->mmap, bi->nmmap), 4 * GiB), GiB);
+	if (ept_init(top, &hidden) != ST_OK)
+		halt("ept: out of hypervisor memory for the EPT");
+	power_init(acpi);
+	exit_init();
+
+	bool smp = vmx.unrestricted && ncpus_online > 1;
+	struct guest_entry entry;
+	if (linux_prepare(bi, hidden.r, hidden.n, !smp && ncpus_online > 1, &entry) != ST_OK)
+		halt("linux: the guest cannot start");
+
+	if (smp) {
+		/*
+		 * Emulate the guest's INIT and SIPI where slatvisor can (xAPIC): it
+		 * does not rely on the wait-for-SIPI activity state, which nested
+		 * hypervisors and Bochs 2.7 (whose INIT VM exits never clear the
+		 * pending INIT) do not handle.
+		 */
+		apic_trapped = apic_start_init(ncpus_online - 1) == ST_OK;
+		for (unsigned i = 1; i < ncpus_online; i++)
+			smp_call(i, ap_start_vcpu, NULL);
+		if (!wait_aps(ncpus_online - 1))
+			pr_warn("vmx: not every CPU is ready for the guest; it may find fewer CPUs");
+		if (!caps_mismatches)
+			pr_info("vmx: all %u CPUs report the same VMX capabilities", ncpus_online);
+		pr_info("vmx: %u vCPUs wait for the guest's startup IPIs", ncpus_online - 1);
+	} else if (ncpus_online > 1) {
+		pr_warn("vmx: no unrestricted guest: the guest runs on one vCPU (nr_cpus=1); the other %u CPUs stay halted",
+			ncpus_online - 1);
+	}
+
+	struct vcpu *v = vmx_cpu_on(0);
+	if (!v)
+		halt("vmx: VMX cannot start on the boot CPU");
+	vmcs_init(v);
+	vmcs_guest_long_mode(&entry);
+	v->regs.gpr[GPR_RSI] = entry.rsi;
+	ept_invalidate();
+	image_sum = readonly_checksum();
+	pr_info("vmx: launching the guest on vcpu0 at 0x%llx", (unsigned long long)entry.rip);
+	vcpu_launch(v);
+	halt("vmx: the guest could not be entered");
+}

@@ -1,0 +1,79 @@
+/* vcpu.h: one virtual CPU per physical CPU: its saved guest registers, VMX regions and statistics. */
+#ifndef SLAT_VCPU_H
+#define SLAT_VCPU_H
+
+/* BEGIN NASM */
+#define GREG_RAX 0
+#define GREG_RCX 8
+#define GREG_RDX 16
+#define GREG_RBX 24
+#define GREG_RSP 32
+#define GREG_RBP 40
+#define GREG_RSI 48
+#define GREG_RDI 56
+#define GREG_R8 64
+#define GREG_R9 72
+#define GREG_R10 80
+#define GREG_R11 88
+#define GREG_R12 96
+#define GREG_R13 104
+#define GREG_R14 112
+#define GREG_R15 120
+#define GREG_SIZE 128
+/* END NASM */
+
+#ifndef __ASSEMBLER__
+#include <stddef.h>
+#include "exit_reasons.h"
+#include "../kernel/types.h"
+
+/*
+ * Guest general registers in the order of their encoding (SDM Vol. 2, table 2-2),
+ * so a register number from an exit qualification indexes gpr[] directly.
+ * gpr[4] (RSP) is unused: the guest's RSP lives in the VMCS.
+ */
+struct guest_regs {
+	u64 gpr[16];
+};
+enum { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI };
+
+_Static_assert(offsetof(struct guest_regs, gpr[1]) == GREG_RCX, "guest regs");
+_Static_assert(offsetof(struct guest_regs, gpr[15]) == GREG_R15, "guest regs");
+_Static_assert(sizeof(struct guest_regs) == GREG_SIZE, "guest regs");
+
+enum vcpu_state {
+	VCPU_OFF,          /* not in VMX operation */
+	VCPU_WAIT_SIPI,    /* launched, waiting for the guest to start it */
+	VCPU_RUNNING,      /* running guest code */
+	VCPU_STOPPED,      /* the guest was stopped; halted in VMX root operation */
+};
+
+struct exit_stats {
+	u64 count[EXIT_REASON_COUNT];
+	u64 cycles[EXIT_REASON_COUNT]; /* TSC cycles spent in the handler */
+	u64 other;                     /* reasons beyond the table */
+};
+
+struct percpu;
+
+struct vcpu {
+	struct guest_regs regs; /* first: the exit stub saves registers at offset 0 */
+	struct percpu *cpu;
+	u32 index;
+	u16 vpid;
+	volatile enum vcpu_state state;
+	u64 vmxon_region;
+	u64 vmcs;
+	bool launched;
+	struct exit_stats stats;
+	/* The emulated start (apic_start.c): INIT seen, then the first SIPI's vector. */
+	volatile bool init_received, sipi_posted;
+	u8 sipi_vector;
+};
+
+/* The VM-entry stubs in vmx/entry.asm. They return only if the VM entry fails. */
+int vmx_launch(struct vcpu *v);   /* 1 = VMfailInvalid, 2 = VMfailValid */
+void vmx_exit_stub(void);          /* HOST_RIP */
+#endif
+
+#endif

@@ -1,0 +1,362 @@
+/* vmx.c: choose the VMX controls once, turn VMX on per CPU, and set up each VMCS. */
+#include "vmx.h"
+#include "vmcs.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/gdt.h"
+#include "../arch/x86_64/idt.h"
+#include "../arch/x86_64/msr.h"
+#include "../arch/x86_64/percpu.h"
+#include "../kernel/kstring.h"
+#include "../kernel/log.h"
+#include "../kernel/options.h"
+#include "../mm/palloc.h"
+
+struct vmx_config vmx;
+
+/* MSR bitmap layout (25.6.9): read-low, read-high, write-low, write-high, 1 KiB each. */
+#define MSRBM_READ_LOW 0
+#define MSRBM_READ_HIGH 1024
+#define MSRBM_WRITE_LOW 2048
+#define MSRBM_WRITE_HIGH 3072
+
+static void trap_msr(u32 msr)
+{
+	u8 *bm = (u8 *)(uintptr_t)vmx.msr_bitmap;
+	u32 base = msr >= 0xC0000000 ? MSRBM_READ_HIGH : MSRBM_READ_LOW;
+	u32 bit = msr & 0x1FFF;
+	bm[base + bit / 8] |= (u8)BIT(bit % 8);
+	bm[base + MSRBM_WRITE_LOW + bit / 8] |= (u8)BIT(bit % 8);
+}
+
+void vmx_trap_io_port(u16 port, unsigned len)
+{
+	for (unsigned i = 0; i < len; i++) {
+		u32 p = (u32)port + i;
+		u8 *bm = (u8 *)(uintptr_t)(p < 0x8000 ? vmx.io_bitmap_a : vmx.io_bitmap_b);
+		bm[(p & 0x7FFF) / 8] |= (u8)BIT(p % 8);
+	}
+}
+
+static u32 adjust(const char *what, u64 cap, u32 want, u32 need)
+{
+	u32 missing;
+	u32 v = vmx_adjust_controls(cap, want, &missing);
+	if (missing & need)
+		pr_warn("vmx: %s controls 0x%x are not supported", what, missing & need);
+	return v;
+}
+
+status_t vmx_global_init(void)
+{
+	struct vmx_caps *c = &vmx.caps;
+	vmx_enable_feature_control();
+	vmx_read_caps(c);
+	vmx_print_caps(c);
+
+	bool want_ept = opts.paging != PAGING_SHADOW;
+	vmx.use_ept = c->ept && want_ept && c->ept_wb;
+	vmx.use_vpid = c->vpid && c->invvpid_single;
+	vmx.unrestricted = vmx.use_ept && c->unrestricted_guest && c->wait_for_sipi;
+
+	/*
+	 * The guest owns its interrupts: no external-interrupt exiting, no HLT
+	 * exiting. NMIs exit so slatvisor can stop the guest; guest NMIs are
+	 * re-injected.
+	 */
+	vmx.pin = adjust("pin-based", c->pin_ctls, PIN_NMI_EXITING, PIN_NMI_EXITING);
+	vmx.proc = adjust("processor-based", c->proc_ctls,
+			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
+			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS);
+	u32 want2 = PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES;
+	if (vmx.use_ept)
+		want2 |= PROC2_ENABLE_EPT;
+	if (vmx.use_vpid)
+		want2 |= PROC2_ENABLE_VPID;
+	if (vmx.unrestricted)
+		want2 |= PROC2_UNRESTRICTED_GUEST;
+	u32 missing2 = 0;
+	vmx.proc2 = (vmx.proc & PROC_ACTIVATE_SECONDARY) ? vmx_adjust_controls(c->proc2_ctls, want2, &missing2) : 0;
+	/* A feature the guest sees in CPUID but cannot use without its control: hide it. */
+	vmx.hide_rdtscp = !(vmx.proc2 & PROC2_ENABLE_RDTSCP);
+	vmx.hide_invpcid = !(vmx.proc2 & PROC2_ENABLE_INVPCID);
+	vmx.hide_xsaves = !(vmx.proc2 & PROC2_ENABLE_XSAVES);
+	vmx.exit = adjust("VM-exit", c->exit_ctls,
+			  EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER |
+				  EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS,
+			  EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER);
+	vmx.entry = adjust("VM-entry", c->entry_ctls,
+			   ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS,
+			   ENTRY_LOAD_IA32_EFER);
+
+	vmx.cr0_fixed0 = c->msr[MSR_IA32_VMX_CR0_FIXED0 - MSR_IA32_VMX_FIRST];
+	vmx.cr0_fixed1 = c->msr[MSR_IA32_VMX_CR0_FIXED1 - MSR_IA32_VMX_FIRST];
+	vmx.cr4_fixed0 = c->msr[MSR_IA32_VMX_CR4_FIXED0 - MSR_IA32_VMX_FIRST];
+	vmx.cr4_fixed1 = c->msr[MSR_IA32_VMX_CR4_FIXED1 - MSR_IA32_VMX_FIRST];
+	if (vmx.unrestricted) /* 25.8: with unrestricted guest, PE and PG may be 0 */
+		vmx.cr0_fixed0 &= ~(CR0_PE | CR0_PG);
+	/* Bits the guest cannot freely own: fixed ones (NE, VMXE) and reserved ones. */
+	vmx.cr0_mask = (vmx.cr0_fixed0 | ~vmx.cr0_fixed1) & 0xFFFFFFFFULL;
+	vmx.cr4_mask = vmx.cr4_fixed0 | ~vmx.cr4_fixed1;
+
+	vmx.msr_bitmap = palloc(1, PALLOC_ANYWHERE);
+	vmx.io_bitmap_a = palloc(1, PALLOC_ANYWHERE);
+	vmx.io_bitmap_b = palloc(1, PALLOC_ANYWHERE);
+	if (!vmx.msr_bitmap || !vmx.io_bitmap_a || !vmx.io_bitmap_b)
+		return ST_NO_MEMORY;
+	/* VMX itself stays invisible: the guest gets #GP for these, as on a CPU without VT-x. */
+	trap_msr(MSR_IA32_FEATURE_CONTROL);
+	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
+		trap_msr(m);
+
+	pr_info("vmx: EPT %s, VPID %s, unrestricted guest %s; controls pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x",
+		vmx.use_ept ? "on" : "off", vmx.use_vpid ? "on" : "off",
+		vmx.unrestricted ? "on" : "off", vmx.pin, vmx.proc, vmx.proc2, vmx.exit, vmx.entry);
+	return ST_OK;
+}
+
+struct vcpu *vmx_cpu_on(unsigned index)
+{
+	struct percpu *pc = this_cpu();
+	vmx_enable_feature_control();
+
+	/* 24.8: CR0 and CR4 must respect the fixed bits in VMX operation. */
+	u64 cr4 = read_cr4() | CR4_VMXE;
+	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+		cr4 |= CR4_OSXSAVE; /* lets slatvisor run XSETBV for the guest */
+	write_cr4((cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
+	write_cr0((read_cr0() | vmx.cr0_fixed0 | CR0_PE | CR0_PG) & vmx.cr0_fixed1);
+
+	struct vcpu *v = (struct vcpu *)(uintptr_t)palloc(ALIGN_UP(sizeof(struct vcpu), PAGE_SIZE) / PAGE_SIZE,
+						      PALLOC_ANYWHERE);
+	u64 vmxon_region = palloc(1, PALLOC_ANYWHERE), vmcs = palloc(1, PALLOC_ANYWHERE);
+	if (!v || !vmxon_region || !vmcs) {
+		pr_err("vmx: out of hypervisor memory for this CPU's VMX regions");
+		return NULL;
+	}
+	/* 25.2: both regions start with the VMCS revision identifier. */
+	*(u32 *)(uintptr_t)vmxon_region = vmx.caps.revision;
+	*(u32 *)(uintptr_t)vmcs = vmx.caps.revision;
+
+	char why[96];
+	enum vmx_result r = vmxon(vmxon_region);
+	if (r != VMX_OK) {
+		pr_err("vmx: VMXON failed: %s", vmx_describe_failure(r, why, sizeof(why)));
+		return NULL;
+	}
+	if ((r = vmclear(vmcs)) != VMX_OK || (r = vmptrld(vmcs)) != VMX_OK) {
+		pr_err("vmx: cannot make the VMCS current: %s", vmx_describe_failure(r, why, sizeof(why)));
+		return NULL;
+	}
+	v->cpu = pc;
+	v->index = index;
+	v->vpid = (u16)(index + 1); /* VPID 0 is the host's */
+	v->vmxon_region = vmxon_region;
+	v->vmcs = vmcs;
+	v->state = VCPU_OFF;
+	pc->vcpu = v;
+	return v;
+}
+
+static void host_state(struct vcpu *v)
+{
+	struct percpu *pc = v->cpu;
+	vmcs_writenat(VMCS_HOST_CR0, read_cr0());
+	vmcs_writenat(VMCS_HOST_CR3, read_cr3());
+	vmcs_writenat(VMCS_HOST_CR4, read_cr4());
+	vmcs_write16(VMCS_HOST_CS_SELECTOR, SEL_CODE64);
+	vmcs_write16(VMCS_HOST_SS_SELECTOR, SEL_DATA);
+	vmcs_write16(VMCS_HOST_DS_SELECTOR, SEL_DATA);
+	vmcs_write16(VMCS_HOST_ES_SELECTOR, SEL_DATA);
+	vmcs_write16(VMCS_HOST_FS_SELECTOR, 0);
+	vmcs_write16(VMCS_HOST_GS_SELECTOR, 0);
+	vmcs_write16(VMCS_HOST_TR_SELECTOR, SEL_TSS);
+	vmcs_writenat(VMCS_HOST_FS_BASE, 0);
+	vmcs_writenat(VMCS_HOST_GS_BASE, (u64)(uintptr_t)pc);
+	vmcs_writenat(VMCS_HOST_TR_BASE, (u64)(uintptr_t)&pc->tss);
+	vmcs_writenat(VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)pc->gdt);
+	vmcs_writenat(VMCS_HOST_IDTR_BASE, idt_base());
+	vmcs_write32(VMCS_HOST_IA32_SYSENTER_CS, 0);
+	vmcs_writenat(VMCS_HOST_IA32_SYSENTER_ESP, 0);
+	vmcs_writenat(VMCS_HOST_IA32_SYSENTER_EIP, 0);
+	vmcs_write64(VMCS_HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	if (vmx.exit & EXIT_LOAD_IA32_PAT)
+		vmcs_write64(VMCS_HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	/*
+	 * Exits land on the top of this CPU's stack (the launch path's frames are
+	 * abandoned), in a 16-byte aligned slot that holds the vCPU pointer.
+	 */
+	u64 slot = ALIGN_DOWN(pc->stack_top - 16, 16);
+	*(struct vcpu **)(uintptr_t)slot = v;
+	vmcs_writenat(VMCS_HOST_RSP, slot);
+	vmcs_writenat(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
+}
+
+void vmcs_init(struct vcpu *v)
+{
+	vmcs_write32(VMCS_PIN_BASED_CONTROLS, vmx.pin);
+	vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc);
+	if (vmx.proc & PROC_ACTIVATE_SECONDARY)
+		vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS, vmx.proc2);
+	vmcs_write32(VMCS_EXIT_CONTROLS, vmx.exit);
+	vmcs_write32(VMCS_ENTRY_CONTROLS, vmx.entry);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
+	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, 0);
+	vmcs_write64(VMCS_MSR_BITMAP, vmx.msr_bitmap);
+	vmcs_write64(VMCS_IO_BITMAP_A, vmx.io_bitmap_a);
+	vmcs_write64(VMCS_IO_BITMAP_B, vmx.io_bitmap_b);
+	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK, vmx.cr0_mask);
+	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, vmx.cr4_mask);
+	if (vmx.proc2 & PROC2_ENABLE_EPT)
+		vmcs_write64(VMCS_EPT_POINTER, vmx.eptp);
+	if (vmx.proc2 & PROC2_ENABLE_VPID)
+		vmcs_write16(VMCS_VPID, v->vpid);
+	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+	host_state(v);
+}
+
+/* Guest segment registers, by index: ES CS SS DS FS GS LDTR TR. */
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
+
+static void guest_segment(unsigned seg, u16 sel, u64 base, u32 limit, u32 ar)
+{
+	/* The encodings of one kind are 2 apart in segment order (appendix B). */
+	vmcs_write_checked(VMCS_GUEST_ES_SELECTOR + 2 * seg, sel, VMCS_W16);
+	vmcs_write_checked(VMCS_GUEST_ES_BASE + 2 * seg, base, VMCS_WNAT);
+	vmcs_write_checked(VMCS_GUEST_ES_LIMIT + 2 * seg, limit, VMCS_W32);
+	vmcs_write_checked(VMCS_GUEST_ES_ACCESS_RIGHTS + 2 * seg, ar, VMCS_W32);
+}
+
+static void guest_common(u64 cr0, u64 cr4, u64 efer)
+{
+	vmcs_writenat(VMCS_GUEST_CR0, (cr0 | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	vmcs_writenat(VMCS_CR0_READ_SHADOW, cr0);
+	vmcs_writenat(VMCS_GUEST_CR4, (cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
+	vmcs_writenat(VMCS_CR4_READ_SHADOW, cr4);
+	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
+	if (vmx.entry & ENTRY_LOAD_IA32_PAT)
+		vmcs_write64(VMCS_GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
+	if (vmx.entry & ENTRY_LOAD_DEBUG_CONTROLS)
+		vmcs_write64(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	vmcs_writenat(VMCS_GUEST_DR7, 0x400);
+	vmcs_writenat(VMCS_GUEST_RFLAGS, BIT(1));
+	vmcs_writenat(VMCS_GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write32(VMCS_GUEST_IA32_SYSENTER_CS, 0);
+	vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_ESP, 0);
+	vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_EIP, 0);
+	u32 entry = vmcs_read32(VMCS_ENTRY_CONTROLS) & ~(u32)ENTRY_IA32E_MODE_GUEST;
+	if (efer & EFER_LMA)
+		entry |= ENTRY_IA32E_MODE_GUEST;
+	vmcs_write32(VMCS_ENTRY_CONTROLS, entry);
+}
+
+void vmcs_guest_long_mode(const struct guest_entry *e)
+{
+	/* Documentation/x86/boot.rst, 64-bit boot protocol: flat segments, paging on. */
+	u32 code = AR_TYPE_CODE_XR_A | AR_S | AR_P | AR_L | AR_G;
+	u32 data = AR_TYPE_DATA_RW_A | AR_S | AR_P | AR_DB | AR_G;
+	guest_segment(SEG_CS, e->cs, 0, 0xFFFFFFFF, code);
+	guest_segment(SEG_SS, e->ds, 0, 0xFFFFFFFF, data);
+	guest_segment(SEG_DS, e->ds, 0, 0xFFFFFFFF, data);
+	guest_segment(SEG_ES, e->ds, 0, 0xFFFFFFFF, data);
+	guest_segment(SEG_FS, e->ds, 0, 0xFFFFFFFF, data);
+	guest_segment(SEG_GS, e->ds, 0, 0xFFFFFFFF, data);
+	guest_segment(SEG_LDTR, 0, 0, 0, AR_UNUSABLE);
+	guest_segment(SEG_TR, 0, 0, 0x67, AR_TYPE_TSS_BUSY | AR_P); /* 26.3.1.2: TR must be usable */
+	vmcs_writenat(VMCS_GUEST_GDTR_BASE, e->gdt_base);
+	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, e->gdt_limit);
+	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0);
+	guest_common(CR0_PE | CR0_ET | CR0_NE | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA);
+	vmcs_writenat(VMCS_GUEST_CR3, e->cr3);
+	vmcs_writenat(VMCS_GUEST_RSP, 0);
+	vmcs_writenat(VMCS_GUEST_RIP, e->rip);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+}
+
+void vmcs_guest_init_state(void)
+{
+	/* SDM Vol. 3A, table 10-1: the state after INIT, real mode at F000:FFF0. */
+	u32 data = AR_TYPE_DATA_RW_A | AR_S | AR_P;
+	guest_segment(SEG_CS, 0xF000, 0xFFFF0000, 0xFFFF, AR_TYPE_CODE_XR_A | AR_S | AR_P);
+	guest_segment(SEG_SS, 0, 0, 0xFFFF, data);
+	guest_segment(SEG_DS, 0, 0, 0xFFFF, data);
+	guest_segment(SEG_ES, 0, 0, 0xFFFF, data);
+	guest_segment(SEG_FS, 0, 0, 0xFFFF, data);
+	guest_segment(SEG_GS, 0, 0, 0xFFFF, data);
+	guest_segment(SEG_LDTR, 0, 0, 0xFFFF, AR_TYPE_LDT | AR_P);
+	guest_segment(SEG_TR, 0, 0, 0xFFFF, AR_TYPE_TSS_BUSY | AR_P);
+	vmcs_writenat(VMCS_GUEST_GDTR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0xFFFF);
+	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0xFFFF);
+	guest_common(CR0_ET, 0, 0);
+	vmcs_writenat(VMCS_GUEST_CR3, 0);
+	vmcs_writenat(VMCS_GUEST_RSP, 0);
+	vmcs_writenat(VMCS_GUEST_RIP, 0xFFF0);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_FOR_SIPI);
+}
+
+void vmcs_guest_sipi(u8 vector)
+{
+	/* SDM Vol. 3A, 9.4.4: the AP starts at vector:0000 in real mode. */
+	guest_segment(SEG_CS, (u16)(vector << 8), (u64)vector << 12, 0xFFFF,
+		      AR_TYPE_CODE_XR_A | AR_S | AR_P);
+	vmcs_writenat(VMCS_GUEST_RIP, 0);
+	/* Nothing blocks events in a freshly started CPU (the wait may have left NMI/SMI blocking). */
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_writenat(VMCS_GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+}
+
+void vcpu_skip_instruction(struct vcpu *v)
+{
+	(void)v;
+	vmcs_writenat(VMCS_GUEST_RIP,
+		      vmcs_readnat(VMCS_GUEST_RIP) + vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
+	/* An emulated instruction ends any STI or MOV SS interrupt shadow. */
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			     intr & ~(u32)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	(void)v;
+	u32 info = INTR_INFO_VALID | ((u32)INTR_TYPE_HW_EXCEPTION << INTR_TYPE_SHIFT) | vector;
+	if (has_error) {
+		info |= INTR_INFO_DELIVER_ERROR;
+		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, info);
+}
+
+u64 vcpu_guest_cr0(void)
+{
+	return (vmcs_readnat(VMCS_GUEST_CR0) & ~vmx.cr0_mask) |
+	       (vmcs_readnat(VMCS_CR0_READ_SHADOW) & vmx.cr0_mask);
+}
+
+u64 vcpu_guest_cr4(void)
+{
+	return (vmcs_readnat(VMCS_GUEST_CR4) & ~vmx.cr4_mask) |
+	       (vmcs_readnat(VMCS_CR4_READ_SHADOW) & vmx.cr4_mask);
+}
+
+u64 vcpu_gpr(struct vcpu *v, unsigned reg)
+{
+	return reg == GPR_RSP ? vmcs_readnat(VMCS_GUEST_RSP) : v->regs.gpr[reg];
+}
+
+void vcpu_set_gpr(struct vcpu *v, unsigned reg, u64 value)
+{
+	if (reg == GPR_RSP)
+		vmcs_writenat(VMCS_GUEST_RSP, value);
+	else
+		v->regs.gpr[reg] = value;
+}

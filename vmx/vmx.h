@@ -1,0 +1,90 @@
+/* vmx.h: VMX operation: the choices made once for all CPUs, and each CPU's way into VMX. */
+#ifndef SLAT_VMX_H
+#define SLAT_VMX_H
+
+#include "caps.h"
+#include "vcpu.h"
+
+/* SDM Vol. 3C, 25.4.1: activity states. */
+#define ACTIVITY_ACTIVE 0
+#define ACTIVITY_HLT 1
+#define ACTIVITY_SHUTDOWN 2
+#define ACTIVITY_WAIT_FOR_SIPI 3
+
+/* 25.8.3: VM-entry interruption-information field. */
+#define INTR_INFO_VALID BIT(31)
+#define INTR_INFO_DELIVER_ERROR BIT(11)
+#define INTR_TYPE_SHIFT 8
+#define INTR_TYPE_EXTERNAL 0
+#define INTR_TYPE_NMI 2
+#define INTR_TYPE_HW_EXCEPTION 3
+#define INTR_TYPE_SW_INTERRUPT 4
+#define INTR_TYPE_PRIV_SW_EXCEPTION 5
+#define INTR_TYPE_SW_EXCEPTION 6
+#define INTR_INFO_VECTOR(i) ((i) & 0xFF)
+#define INTR_INFO_TYPE(i) (((i) >> INTR_TYPE_SHIFT) & 7)
+
+/* 25.4.2: guest interruptibility state. */
+#define INTERRUPTIBILITY_STI BIT(0)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+
+/* Segment access rights in the VMCS (25.4.1, table 25-2). */
+#define AR_TYPE_CODE_XR_A 0xB
+#define AR_TYPE_DATA_RW_A 0x3
+#define AR_TYPE_TSS_BUSY 0xB
+#define AR_TYPE_LDT 0x2
+#define AR_S BIT(4)
+#define AR_P BIT(7)
+#define AR_L BIT(13)
+#define AR_DB BIT(14)
+#define AR_G BIT(15)
+#define AR_UNUSABLE BIT(16)
+
+struct vmx_config {
+	struct vmx_caps caps;
+	bool use_ept, use_vpid, unrestricted;
+	u32 pin, proc, proc2, exit, entry; /* controls every vCPU starts with */
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	u64 cr0_mask, cr4_mask;            /* guest/host masks: bits the guest may not own */
+	u64 eptp;
+	u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
+	bool hide_rdtscp, hide_invpcid, hide_xsaves; /* CPUID features the controls cannot back */
+};
+
+extern struct vmx_config vmx;
+
+/* Boot CPU: read and print capabilities, choose the controls, build the bitmaps. */
+status_t vmx_global_init(void);
+
+/* Trap guest I/O to @port (@len bytes wide) in the shared I/O bitmaps. */
+void vmx_trap_io_port(u16 port, unsigned len);
+
+/* This CPU: enable VMX, VMXON, and make a fresh VMCS current. NULL on failure (reported). */
+struct vcpu *vmx_cpu_on(unsigned index);
+
+/* Fill the VMCS controls and host state of the current VMCS. */
+void vmcs_init(struct vcpu *v);
+
+/* Guest state: 64-bit Linux entry, the post-INIT state, and a SIPI's real-mode start. */
+struct guest_entry {
+	u64 rip, rsi, cr3, gdt_base;
+	u16 gdt_limit;
+	u16 cs, ds; /* selectors of the flat code and data descriptors in that GDT */
+};
+void vmcs_guest_long_mode(const struct guest_entry *e);
+void vmcs_guest_init_state(void);
+void vmcs_guest_sipi(u8 vector);
+
+/* Launch the current VMCS on this CPU; returns only if VM entry failed (after reporting it). */
+void vcpu_launch(struct vcpu *v);
+
+/* Guest register and event helpers used by the exit handlers. */
+void vcpu_skip_instruction(struct vcpu *v);
+void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
+u64 vcpu_gpr(struct vcpu *v, unsigned reg);
+/* CR0/CR4 as the guest sees them: its own bits from the VMCS, slatvisor's from the read shadow. */
+u64 vcpu_guest_cr0(void);
+u64 vcpu_guest_cr4(void);
+void vcpu_set_gpr(struct vcpu *v, unsigned reg, u64 value);
+
+#endif

@@ -28,10 +28,11 @@ boot() {
 		fail "the emulator run did not reach the end of boot (exit $?)"
 }
 
-# Every line from slatvisor's banner on has a timestamp and a CPU number.
+# Every line from slatvisor's banner on has a timestamp and a CPU number (until the guest runs
+# and shares the console).
 check_line_format() {
 	local bad
-	bad=$(tr -d '\r' <"$LOG" | sed -n '/\] cpu0 slatvisor /,$p' | grep -Ev "$LINE_RE" | head -3)
+	bad=$(tr -d '\r' <"$LOG" | sed -n '/\] cpu0 slatvisor /,/vmx: launching the guest/p' | grep -Ev "$LINE_RE" | head -3)
 	[ -z "$bad" ] || fail "log lines without timestamp and CPU: $bad"
 	grep -q '\] cpu0 slatvisor ' "$LOG" || fail "no slatvisor banner"
 }

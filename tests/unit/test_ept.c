@@ -1,0 +1,135 @@
+/* test_ept.c: the EPT identity map: page sizes, memory types, hidden hypervisor memory. */
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "../../vmx/ept.h"
+
+#define SIM_BASE 0x100000ULL
+#define SIM_PAGES 64
+static u64 (*sim)[PT_ENTRIES];
+static unsigned used;
+
+static u64 *table(void *ctx, u64 phys)
+{
+	(void)ctx;
+	return phys >= SIM_BASE && phys < SIM_BASE + (u64)used * PAGE_SIZE ? sim[(phys - SIM_BASE) / PAGE_SIZE] : NULL;
+}
+
+static u64 alloc(void *ctx)
+{
+	(void)ctx;
+	if (used == SIM_PAGES)
+		return 0;
+	memset(sim[used], 0, PAGE_SIZE);
+	return SIM_BASE + (u64)used++ * PAGE_SIZE;
+}
+
+static struct pt_ops ops;
+static u64 root;
+static struct mtrr_state m;
+static struct ept_map_stats st;
+
+static status_t build(bool gib, const struct ept_hidden *h)
+{
+	if (!sim)
+		sim = aligned_alloc(PAGE_SIZE, SIM_PAGES * PAGE_SIZE);
+	used = 0;
+	ops = (struct pt_ops){ EPT_RWX, EPT_LARGE, EPT_RWX, gib ? 3 : 2, table, alloc, NULL, { 0 } };
+	root = alloc(NULL);
+	memset(&st, 0, sizeof(st));
+	return ept_map_identity(&ops, root, &m, 4 * GiB, h, &st);
+}
+
+/* Like Bochs's BIOS: WB RAM, UC from 3 GiB, VGA UC in the fixed ranges. */
+static void bochs_like_mtrrs(void)
+{
+	memset(&m, 0, sizeof(m));
+	m.enabled = true;
+	m.default_type = MEMTYPE_WB;
+	m.addr_mask = GENMASK(35, 12);
+	m.fixed_enabled = true;
+	memset(m.fixed, MEMTYPE_WB, sizeof(m.fixed));
+	for (unsigned i = 16; i < 24; i++)
+		m.fixed[i] = MEMTYPE_UC;
+	m.var[0].base = 3 * GiB | MEMTYPE_UC;
+	m.var[0].mask = (m.addr_mask & ~(GiB - 1)) | MTRR_PHYSMASK_VALID;
+	m.nvar = 1;
+}
+
+static void leaf_at(u64 gpa, int level, u8 type, bool present)
+{
+	u64 phys, leaf;
+	int l;
+	bool ok = pt_translate(&ops, root, gpa, &phys, &leaf, &l);
+	CHECK_EQ(ok, present);
+	if (!ok || !present)
+		return;
+	CHECK_EQ(phys, gpa);
+	CHECK_EQ(l, level);
+	CHECK_EQ((leaf >> EPT_MEMTYPE_SHIFT) & 7, type);
+	CHECK_EQ(leaf & EPT_RWX, EPT_RWX);
+}
+
+TEST(ept_512m_guest_needs_few_pages)
+{
+	bochs_like_mtrrs();
+	struct ept_hidden h = { { { 2 * MiB, 4 * MiB }, { 0x1EE00000, 0x1FE00000 } }, 2 };
+	CHECK_EQ(build(true, &h), ST_OK);
+	/* PML4 + PDPT + the PD of the first GiB + one PT for the first 2 MiB (fixed MTRRs). */
+	CHECK_EQ(used, 4);
+	CHECK_EQ(st.leaves[3], 3);
+	CHECK_EQ(st.leaves[1], 512);
+	leaf_at(0x1000, 1, MEMTYPE_WB, true);
+	leaf_at(0xA0000, 1, MEMTYPE_UC, true);
+	leaf_at(16 * MiB, 2, MEMTYPE_WB, true);
+	leaf_at(3 * GiB + 0xFEE00000 % GiB, 3, MEMTYPE_UC, true);
+	/* Hypervisor memory is simply absent. */
+	leaf_at(2 * MiB, 0, 0, false);
+	leaf_at(4 * MiB - 1, 0, 0, false);
+	leaf_at(0x1EE00000, 0, 0, false);
+	leaf_at(0x1FDFFFFF, 0, 0, false);
+	leaf_at(0x1FE00000, 2, MEMTYPE_WB, true);
+}
+
+TEST(ept_without_1g_pages)
+{
+	bochs_like_mtrrs();
+	struct ept_hidden h = { .n = 0 };
+	CHECK_EQ(build(false, &h), ST_OK);
+	CHECK_EQ(st.leaves[3], 0);
+	CHECK_EQ(used, 1 + 1 + 4 + 1); /* PML4, PDPT, four PDs, one PT */
+	leaf_at(3 * GiB, 2, MEMTYPE_UC, true);
+}
+
+TEST(ept_splits_only_where_types_or_hiding_require)
+{
+	bochs_like_mtrrs();
+	m.fixed_enabled = false;
+	/* A UC page in the middle of RAM, and hidden memory that starts off a 2 MiB boundary. */
+	m.var[1].base = 0x00A01000 | MEMTYPE_UC;
+	m.var[1].mask = (m.addr_mask & ~0xFFFULL) | MTRR_PHYSMASK_VALID;
+	m.nvar = 2;
+	struct ept_hidden h = { { { 0x00C01000, 0x00E00000 } }, 1 };
+	CHECK_EQ(build(true, &h), ST_OK);
+	CHECK_EQ(used, 1 + 1 + 1 + 2); /* two PTs: the UC page's region and the hidden edge */
+	leaf_at(0x00A00000, 1, MEMTYPE_WB, true);
+	leaf_at(0x00A01000, 1, MEMTYPE_UC, true);
+	leaf_at(0x00C00000, 1, MEMTYPE_WB, true);
+	leaf_at(0x00C01000, 0, 0, false);
+	leaf_at(0x00E00000, 2, MEMTYPE_WB, true);
+	leaf_at(0, 2, MEMTYPE_WB, true); /* fixed ranges off: the first 2 MiB is one page */
+	CHECK(ept_hidden_find(&h, 0x00C05000) != NULL);
+	CHECK(ept_hidden_find(&h, 0x00E00000) == NULL);
+}
+
+TEST(ept_reports_running_out_of_tables)
+{
+	bochs_like_mtrrs();
+	struct ept_hidden h = { .n = 0 };
+	if (!sim)
+		sim = aligned_alloc(PAGE_SIZE, SIM_PAGES * PAGE_SIZE);
+	used = SIM_PAGES - 2; /* room for the root and one more */
+	ops = (struct pt_ops){ EPT_RWX, EPT_LARGE, EPT_RWX, 3, table, alloc, NULL, { 0 } };
+	root = alloc(NULL);
+	CHECK_EQ(ept_map_identity(&ops, root, &m, 4 * GiB, &h, &st), ST_NO_MEMORY);
+}

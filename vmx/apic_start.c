@@ -12,7 +12,6 @@
 #include "../kernel/log.h"
 
 #define MAX_INSN 15
-#define ICR_LEVEL_ASSERT_BIT BIT(14)
 
 static u64 page;           /* the APIC page while trapped, 0 once released */
 static volatile u32 waiting; /* vCPUs the guest has not started yet */
@@ -60,7 +59,7 @@ static bool deliver(struct vcpu *t, u32 icr)
 	if (!t || t->state != VCPU_WAIT_SIPI)
 		return false;
 	if (ICR_DELIVERY_MODE(icr) == (ICR_DELIVERY_INIT >> 8)) {
-		if (icr & ICR_LEVEL_ASSERT_BIT)
+		if (icr & ICR_LEVEL_ASSERT)
 			t->init_received = true; /* a de-assert (old 82489DX protocol) is a no-op */
 		return true;
 	}

@@ -208,11 +208,9 @@ void vmx_print_caps(const struct vmx_caps *c)
 				!!(v & VMX_BASIC_TRUE_CTLS));
 			break;
 		case D_CTLS:
-			names(buf, sizeof(buf), v >> 32, msr_info[i].bits, msr_info[i].nbits);
-			pr_info("vmx:   may be 1: %s", buf);
 			names(buf, sizeof(buf), v & 0xFFFFFFFF, msr_info[i].bits, msr_info[i].nbits);
 			pr_info("vmx:   must be 1: 0x%08llx %s", (unsigned long long)(v & 0xFFFFFFFF), buf);
-			break;
+			__attribute__((fallthrough)); /* a control MSR also says what may be 1 */
 		case D_ALLOWED1:
 			names(buf, sizeof(buf), v >> 32, msr_info[i].bits, msr_info[i].nbits);
 			pr_info("vmx:   may be 1: %s", buf);

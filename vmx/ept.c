@@ -132,10 +132,11 @@ static enum exit_action redirect_hidden(struct vcpu *v, u64 gpa, u64 q)
 
 enum exit_action handle_ept_violation(struct vcpu *v, const struct exit_info *x)
 {
-	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	(void)x;
+	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS), q = exit_qualification();
 	if (ept_hidden_find(&hidden, gpa))
-		return redirect_hidden(v, gpa, x->qualification);
-	if (apic_start_owns(gpa) && (x->qualification & EPTQ_WRITE))
+		return redirect_hidden(v, gpa, q);
+	if (apic_start_owns(gpa) && (q & EPTQ_WRITE))
 		return apic_start_write(v, gpa);
 	/* Another vCPU may already have widened this entry: drop this CPU's stale view. */
 	u64 phys, leaf;
@@ -146,10 +147,10 @@ enum exit_action handle_ept_violation(struct vcpu *v, const struct exit_info *x)
 	}
 	guest_stop(v, STOP_HALT,
 		   "ept: violation on vcpu%u at guest-physical 0x%llx (%s%s%s), linear 0x%llx, rip 0x%llx: nothing is mapped there; the guest is stopped",
-		   v->index, (unsigned long long)gpa, x->qualification & EPTQ_READ ? "read" : "",
-		   x->qualification & EPTQ_WRITE ? "write" : "",
-		   x->qualification & EPTQ_FETCH ? "fetch" : "",
-		   (unsigned long long)(x->qualification & EPTQ_LINEAR_VALID
+		   v->index, (unsigned long long)gpa, q & EPTQ_READ ? "read" : "",
+		   q & EPTQ_WRITE ? "write" : "",
+		   q & EPTQ_FETCH ? "fetch" : "",
+		   (unsigned long long)(q & EPTQ_LINEAR_VALID
 						? vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS)
 						: 0),
 		   (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));

@@ -78,7 +78,8 @@ static enum exit_action handle_init(struct vcpu *v, const struct exit_info *x)
 
 static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
 {
-	u8 vector = (u8)(x->qualification & 0xFF);
+	(void)x;
+	u8 vector = (u8)(exit_qualification() & 0xFF);
 	vmcs_guest_sipi(vector);
 	v->state = VCPU_RUNNING;
 	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
@@ -107,7 +108,7 @@ static enum exit_action handle_entry_failure(struct vcpu *v, const struct exit_i
 {
 	dump_guest(v);
 	guest_stop(v, STOP_HALT, "vmx: VM entry failed on vcpu%u: %s (qualification %llu)", v->index,
-		   exit_reason_name(x->reason), (unsigned long long)x->qualification);
+		   exit_reason_name(x->reason), (unsigned long long)exit_qualification());
 	return EXIT_STOP;
 }
 
@@ -116,7 +117,7 @@ static enum exit_action handle_unexpected(struct vcpu *v, const struct exit_info
 	dump_guest(v);
 	guest_stop(v, STOP_HALT, "vmx: unexpected VM exit %s (%u) on vcpu%u, qualification 0x%llx",
 		   exit_reason_name(x->reason), x->reason, v->index,
-		   (unsigned long long)x->qualification);
+		   (unsigned long long)exit_qualification());
 	return EXIT_STOP;
 }
 
@@ -258,7 +259,22 @@ void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
 
 /* ---- the dispatcher, called by vmx_exit_stub ---- */
 
-/* 28.2.4: an event whose delivery the exit interrupted must be delivered again. */
+u64 exit_qualification(void)
+{
+	return vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+}
+
+/*
+ * 28.2.4: an event whose delivery the exit interrupted must be delivered
+ * again. Only exits that can happen during event delivery carry one.
+ */
+static bool may_interrupt_delivery(u32 reason)
+{
+	return reason == EXIT_EXCEPTION_OR_NMI || reason == EXIT_EPT_VIOLATION ||
+	       reason == EXIT_EPT_MISCONFIG || reason == EXIT_TASK_SWITCH ||
+	       reason == EXIT_APIC_ACCESS || reason == EXIT_TRIPLE_FAULT;
+}
+
 static void reinject_vectoring(void)
 {
 	u32 idt = vmcs_read32(VMCS_IDT_VECTORING_INFO);
@@ -277,7 +293,7 @@ void vmx_handle_exit(struct vcpu *v)
 {
 	u64 start = rdtsc();
 	u32 raw = vmcs_read32(VMCS_EXIT_REASON);
-	struct exit_info x = { EXIT_REASON_BASIC(raw), vmcs_readnat(VMCS_EXIT_QUALIFICATION) };
+	struct exit_info x = { EXIT_REASON_BASIC(raw) };
 
 	if (stop_requested) {
 		/* An NMI, or any exit that came after a stop request: say where this vCPU was. */
@@ -302,7 +318,8 @@ void vmx_handle_exit(struct vcpu *v)
 	enum exit_action a = h(v, &x);
 	if (a == EXIT_STOP)
 		park(v); /* guest_stop() normally parks first; this is the backstop */
-	reinject_vectoring();
+	if (may_interrupt_delivery(x.reason))
+		reinject_vectoring();
 	if (x.reason < EXIT_REASON_COUNT)
 		v->stats.cycles[x.reason] += rdtsc() - start;
 }

@@ -12,8 +12,10 @@ enum exit_action {
 
 struct exit_info {
 	u32 reason; /* basic exit reason */
-	u64 qualification;
 };
+
+/* Read by the handlers that need it: most exits (CPUID above all) do not. */
+u64 exit_qualification(void);
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v, const struct exit_info *x);
 

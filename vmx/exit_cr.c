@@ -46,7 +46,8 @@ static enum exit_action guest_write_cr4(struct vcpu *v, u64 val)
 
 enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 {
-	u64 q = x->qualification;
+	(void)x;
+	u64 q = exit_qualification();
 	unsigned cr = CRQ_NUMBER(q);
 	switch (CRQ_ACCESS_TYPE(q)) {
 	case CR_MOV_TO: {

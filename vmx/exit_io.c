@@ -13,7 +13,8 @@
 
 enum exit_action handle_io(struct vcpu *v, const struct exit_info *x)
 {
-	u64 q = x->qualification;
+	(void)x;
+	u64 q = exit_qualification();
 	u16 port = IOQ_PORT(q);
 	unsigned size = IOQ_SIZE(q);
 	if (IOQ_STRING(q)) {

@@ -51,34 +51,14 @@ const char *vmx_describe_failure(enum vmx_result r, char *buf, size_t len)
 	return buf;
 }
 
-static const u64 width_mask[] = {
-	[VMCS_W16] = 0xFFFF,
-	[VMCS_W64] = ~0ULL,
-	[VMCS_W32] = 0xFFFFFFFF,
-	[VMCS_WNAT] = ~0ULL,
-};
-
-u64 vmcs_read_checked(enum vmcs_field f, enum vmcs_width w)
+NORETURN void vmcs_access_failed(enum vmcs_field f, u64 v, enum vmcs_width w, bool write,
+				 enum vmx_result r)
 {
 	if (VMCS_FIELD_WIDTH(f) != w)
-		panic("vmcs: field 0x%x is %u-wide, read as %u", f, VMCS_FIELD_WIDTH(f), w);
-	u64 v;
-	enum vmx_result r = vmx_vmread(f, &v);
-	if (r != VMX_OK) {
-		char why[96];
-		panic("vmcs: VMREAD of field 0x%x failed: %s", f, vmx_describe_failure(r, why, sizeof(why)));
-	}
-	return v;
-}
-
-void vmcs_write_checked(enum vmcs_field f, u64 v, enum vmcs_width w)
-{
-	if (VMCS_FIELD_WIDTH(f) != w || (v & ~width_mask[w]))
+		panic("vmcs: field 0x%x is of width class %u, accessed as %u", f, VMCS_FIELD_WIDTH(f), w);
+	if (write && r == VMX_FAIL_INVALID)
 		panic("vmcs: value 0x%llx does not fit field 0x%x", (unsigned long long)v, f);
-	enum vmx_result r = vmx_vmwrite(f, v);
-	if (r != VMX_OK) {
-		char why[96];
-		panic("vmcs: VMWRITE of 0x%llx to field 0x%x failed: %s", (unsigned long long)v, f,
-		      vmx_describe_failure(r, why, sizeof(why)));
-	}
+	char why[96];
+	panic("vmcs: %s of field 0x%x failed: %s", write ? "VMWRITE" : "VMREAD", f,
+	      vmx_describe_failure(r, why, sizeof(why)));
 }

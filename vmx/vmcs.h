@@ -10,8 +10,27 @@
  * does not have, or wrote a read-only one: a hypervisor bug, so it panics with
  * the decoded VM-instruction error.
  */
-u64 vmcs_read_checked(enum vmcs_field f, enum vmcs_width w);
-void vmcs_write_checked(enum vmcs_field f, u64 v, enum vmcs_width w);
+NORETURN void vmcs_access_failed(enum vmcs_field f, u64 v, enum vmcs_width w, bool write,
+				 enum vmx_result r);
+
+/* Inline: every exit does several of these, and an exit handler should be short. */
+static inline u64 vmcs_read_checked(enum vmcs_field f, enum vmcs_width w)
+{
+	u64 v = 0;
+	enum vmx_result r = VMCS_FIELD_WIDTH(f) == w ? vmx_vmread(f, &v) : VMX_FAIL_INVALID;
+	if (__builtin_expect(r != VMX_OK || VMCS_FIELD_WIDTH(f) != w, 0))
+		vmcs_access_failed(f, 0, w, false, r);
+	return v;
+}
+
+static inline void vmcs_write_checked(enum vmcs_field f, u64 v, enum vmcs_width w)
+{
+	static const u64 width_mask[] = { 0xFFFF, ~0ULL, 0xFFFFFFFF, ~0ULL };
+	bool fits = VMCS_FIELD_WIDTH(f) == w && !(v & ~width_mask[w]);
+	enum vmx_result r = fits ? vmx_vmwrite(f, v) : VMX_FAIL_INVALID;
+	if (__builtin_expect(r != VMX_OK || !fits, 0))
+		vmcs_access_failed(f, v, w, true, r);
+}
 
 /* A constant field used with the wrong width does not compile (gcc's error attribute). */
 void vmcs_width_mismatch(void) __attribute__((error("VMCS field accessed with the wrong width")));

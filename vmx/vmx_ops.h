@@ -64,30 +64,28 @@ static inline enum vmx_result vmx_vmwrite(u64 field, u64 value)
 #define INVVPID_SINGLE_CONTEXT 1
 #define INVVPID_ALL_CONTEXTS 2
 
+/* INVEPT and INVVPID take a type in a register and a 16-byte descriptor in memory. */
+#define VMX_INVALIDATE(insn, type, d0, d1)                                               \
+	({                                                                               \
+		struct {                                                                 \
+			u64 lo, hi;                                                      \
+		} desc_ = { (d0), (d1) };                                                \
+		u8 cf_, zf_;                                                             \
+		__asm__ volatile(insn " %2, %3; setc %0; setz %1"                         \
+				 : "=qm"(cf_), "=qm"(zf_)                                 \
+				 : "m"(desc_), "r"((u64)(type))                           \
+				 : "cc", "memory");                                       \
+		vmx_result(cf_, zf_);                                                    \
+	})
+
 static inline enum vmx_result invept(u64 type, u64 eptp)
 {
-	struct {
-		u64 eptp, reserved;
-	} desc = { eptp, 0 };
-	u8 cf, zf;
-	__asm__ volatile("invept %2, %3; setc %0; setz %1"
-			 : "=qm"(cf), "=qm"(zf)
-			 : "m"(desc), "r"(type)
-			 : "cc", "memory");
-	return vmx_result(cf, zf);
+	return VMX_INVALIDATE("invept", type, eptp, 0);
 }
 
 static inline enum vmx_result invvpid(u64 type, u16 vpid, u64 addr)
 {
-	struct {
-		u64 vpid, addr;
-	} desc = { vpid, addr };
-	u8 cf, zf;
-	__asm__ volatile("invvpid %2, %3; setc %0; setz %1"
-			 : "=qm"(cf), "=qm"(zf)
-			 : "m"(desc), "r"(type)
-			 : "cc", "memory");
-	return vmx_result(cf, zf);
+	return VMX_INVALIDATE("invvpid", type, vpid, addr);
 }
 
 #endif

@@ -39,7 +39,8 @@ check_line_format() {
 
 # boot_guest EMU-ARGS...: boot until the machine powers itself off; stop early on any panic.
 boot_guest() {
-	tests/boot/emu "$@" --log "$LOG" --fail 'Kernel panic|PANIC|guest: stopped|halted$' ||
+	tests/boot/emu "$@" --log "$LOG" --need 'power: powering off' \
+		--fail 'Kernel panic|PANIC|guest: stopped|halted$' ||
 		fail "the machine did not power off by itself (exit $?)"
 }
 

@@ -3,26 +3,7 @@
 #include <string.h>
 #include "check.h"
 #include "../../vmx/ept.h"
-
-#define SIM_BASE 0x100000ULL
-#define SIM_PAGES 64
-static u64 (*sim)[PT_ENTRIES];
-static unsigned used;
-
-static u64 *table(void *ctx, u64 phys)
-{
-	(void)ctx;
-	return phys >= SIM_BASE && phys < SIM_BASE + (u64)used * PAGE_SIZE ? sim[(phys - SIM_BASE) / PAGE_SIZE] : NULL;
-}
-
-static u64 alloc(void *ctx)
-{
-	(void)ctx;
-	if (used == SIM_PAGES)
-		return 0;
-	memset(sim[used], 0, PAGE_SIZE);
-	return SIM_BASE + (u64)used++ * PAGE_SIZE;
-}
+#include "simmem.h"
 
 static struct pt_ops ops;
 static u64 root;
@@ -31,11 +12,9 @@ static struct ept_map_stats st;
 
 static status_t build(bool gib, const struct ept_hidden *h)
 {
-	if (!sim)
-		sim = aligned_alloc(PAGE_SIZE, SIM_PAGES * PAGE_SIZE);
-	used = 0;
-	ops = (struct pt_ops){ EPT_RWX, EPT_LARGE, EPT_RWX, gib ? 3 : 2, table, alloc, NULL, { 0 } };
-	root = alloc(NULL);
+	sim_reset(64);
+	ops = (struct pt_ops){ EPT_RWX, EPT_LARGE, EPT_RWX, gib ? 3 : 2, sim_table, sim_alloc, NULL, { 0 } };
+	root = sim_alloc(NULL);
 	memset(&st, 0, sizeof(st));
 	return ept_map_identity(&ops, root, &m, 4 * GiB, h, &st);
 }
@@ -76,7 +55,7 @@ TEST(ept_512m_guest_needs_few_pages)
 	struct ept_hidden h = { { { 2 * MiB, 4 * MiB }, { 0x1EE00000, 0x1FE00000 } }, 2 };
 	CHECK_EQ(build(true, &h), ST_OK);
 	/* PML4 + PDPT + the PD of the first GiB + one PT for the first 2 MiB (fixed MTRRs). */
-	CHECK_EQ(used, 4);
+	CHECK_EQ(sim_used(), 4);
 	CHECK_EQ(st.leaves[3], 3);
 	CHECK_EQ(st.leaves[1], 512);
 	leaf_at(0x1000, 1, MEMTYPE_WB, true);
@@ -97,7 +76,7 @@ TEST(ept_without_1g_pages)
 	struct ept_hidden h = { .n = 0 };
 	CHECK_EQ(build(false, &h), ST_OK);
 	CHECK_EQ(st.leaves[3], 0);
-	CHECK_EQ(used, 1 + 1 + 4 + 1); /* PML4, PDPT, four PDs, one PT */
+	CHECK_EQ(sim_used(), 1 + 1 + 4 + 1); /* PML4, PDPT, four PDs, one PT */
 	leaf_at(3 * GiB, 2, MEMTYPE_UC, true);
 }
 
@@ -111,7 +90,7 @@ TEST(ept_splits_only_where_types_or_hiding_require)
 	m.nvar = 2;
 	struct ept_hidden h = { { { 0x00C01000, 0x00E00000 } }, 1 };
 	CHECK_EQ(build(true, &h), ST_OK);
-	CHECK_EQ(used, 1 + 1 + 1 + 2); /* two PTs: the UC page's region and the hidden edge */
+	CHECK_EQ(sim_used(), 1 + 1 + 1 + 2); /* two PTs: the UC page's region and the hidden edge */
 	leaf_at(0x00A00000, 1, MEMTYPE_WB, true);
 	leaf_at(0x00A01000, 1, MEMTYPE_UC, true);
 	leaf_at(0x00C00000, 1, MEMTYPE_WB, true);
@@ -126,10 +105,8 @@ TEST(ept_reports_running_out_of_tables)
 {
 	bochs_like_mtrrs();
 	struct ept_hidden h = { .n = 0 };
-	if (!sim)
-		sim = aligned_alloc(PAGE_SIZE, SIM_PAGES * PAGE_SIZE);
-	used = SIM_PAGES - 2; /* room for the root and one more */
-	ops = (struct pt_ops){ EPT_RWX, EPT_LARGE, EPT_RWX, 3, table, alloc, NULL, { 0 } };
-	root = alloc(NULL);
+	sim_reset(2); /* room for the root and one more */
+	ops = (struct pt_ops){ EPT_RWX, EPT_LARGE, EPT_RWX, 3, sim_table, sim_alloc, NULL, { 0 } };
+	root = sim_alloc(NULL);
 	CHECK_EQ(ept_map_identity(&ops, root, &m, 4 * GiB, &h, &st), ST_NO_MEMORY);
 }

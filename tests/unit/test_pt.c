@@ -3,30 +3,7 @@
 #include <string.h>
 #include "check.h"
 #include "../../mm/pt.h"
-
-/* Simulated physical memory for table pages, addressed from 1 MiB up. */
-#define SIM_BASE 0x100000ULL
-#define SIM_PAGES 2048
-static u64 (*sim)[PT_ENTRIES];
-static unsigned sim_used;
-static unsigned sim_limit = SIM_PAGES;
-
-static u64 *sim_table(void *ctx, u64 phys)
-{
-	(void)ctx;
-	if (phys < SIM_BASE || phys >= SIM_BASE + (u64)sim_used * PAGE_SIZE)
-		return NULL;
-	return sim[(phys - SIM_BASE) / PAGE_SIZE];
-}
-
-static u64 sim_alloc(void *ctx)
-{
-	(void)ctx;
-	if (sim_used == sim_limit)
-		return 0;
-	memset(sim[sim_used], 0, PAGE_SIZE);
-	return SIM_BASE + (u64)sim_used++ * PAGE_SIZE;
-}
+#include "simmem.h"
 
 #define P BIT(0)
 #define RW BIT(1)
@@ -37,10 +14,7 @@ static u64 root;
 
 static void setup(int max_leaf)
 {
-	if (!sim)
-		sim = aligned_alloc(PAGE_SIZE, SIM_PAGES * PAGE_SIZE);
-	sim_used = 0;
-	sim_limit = SIM_PAGES;
+	sim_reset(SIM_PAGES);
 	ops = (struct pt_ops){ P, PS, P | RW, max_leaf, sim_table, sim_alloc, NULL, { 0 } };
 	root = sim_alloc(NULL);
 }
@@ -122,8 +96,9 @@ TEST(pt_walk_splits_large_pages_keeping_attributes)
 
 TEST(pt_reports_running_out_of_table_pages)
 {
-	setup(3);
-	sim_limit = 3; /* root + PDPT + one PD */
+	sim_reset(3); /* root + PDPT + one PD */
+	ops = (struct pt_ops){ P, PS, P | RW, 3, sim_table, sim_alloc, NULL, { 0 } };
+	root = sim_alloc(NULL);
 	CHECK_EQ(pt_map_range(&ops, root, 0, 0, 4 * MiB, P), ST_OK);
 	CHECK_EQ(pt_map_range(&ops, root, 4 * MiB, 4 * MiB, PAGE_SIZE, P), ST_NO_MEMORY);
 	CHECK_EQ(pt_map_range(&ops, root, 0, 0, PAGE_SIZE, P), ST_NO_MEMORY); /* split needs one */

@@ -83,10 +83,10 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 # Everything: host unit tests, then boot tests in Bochs and QEMU. Ends with "N passed, N failed".
-test: $(BUILD)/slatvisor.elf $(BUILD)/unit-tests
+test: $(BUILD)/slatvisor.elf $(BUILD)/unit-tests guest
 	tests/run-all
 
-boot-test: $(BUILD)/slatvisor.elf
+boot-test: $(BUILD)/slatvisor.elf guest
 	tests/run-all --boot-only
 
 # Boot the ISO in QEMU. With KVM and nested VT-x this is the real thing; without, it shows

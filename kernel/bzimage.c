@@ -84,8 +84,10 @@ status_t bzimage_parse(const u8 *img, u64 len, struct bzimage *bz, struct diag_l
 }
 
 static bool fits(u64 addr, u64 size, const struct e820_entry *e820, unsigned n,
-		 const struct phys_range *avoid, unsigned navoid)
+		 const struct phys_range *avoid, unsigned navoid, u64 limit)
 {
+	if (addr + size > limit)
+		return false;
 	bool in_ram = false;
 	for (unsigned i = 0; i < n && !in_ram; i++)
 		in_ram = e820[i].type == 1 && e820[i].addr <= addr && e820[i].addr + e820[i].size >= addr + size;
@@ -96,10 +98,10 @@ static bool fits(u64 addr, u64 size, const struct e820_entry *e820, unsigned n,
 }
 
 u64 bzimage_load_address(const struct bzimage *bz, const struct e820_entry *e820, unsigned n,
-			 const struct phys_range *avoid, unsigned navoid)
+			 const struct phys_range *avoid, unsigned navoid, u64 limit)
 {
 	u64 size = ALIGN_UP(bz->init_size, PAGE_SIZE);
-	if (bz->pref_address >= MiB && fits(bz->pref_address, size, e820, n, avoid, navoid))
+	if (bz->pref_address >= MiB && fits(bz->pref_address, size, e820, n, avoid, navoid, limit))
 		return bz->pref_address;
 	if (!bz->relocatable)
 		return 0;
@@ -109,7 +111,7 @@ u64 bzimage_load_address(const struct bzimage *bz, const struct e820_entry *e820
 		/* Skip candidates that hit an avoided range by jumping past it. */
 		u64 a = ALIGN_UP(MAX(e820[i].addr, MiB), bz->alignment);
 		while (a + size <= e820[i].addr + e820[i].size) {
-			if (fits(a, size, e820, n, avoid, navoid))
+			if (fits(a, size, e820, n, avoid, navoid, limit))
 				return a;
 			a += bz->alignment;
 		}

@@ -63,11 +63,12 @@ status_t bzimage_parse(const u8 *img, u64 len, struct bzimage *bz, struct diag_l
 
 /*
  * Where to put the kernel: its preferred address if [pref, pref+init_size)
- * is usable RAM clear of @avoid, else (if relocatable) the lowest suitably
- * aligned such place. Returns 0 when nothing fits.
+ * is usable RAM clear of @avoid and ends by @limit (what the initial page
+ * tables map), else (if relocatable) the lowest suitably aligned such place.
+ * Returns 0 when nothing fits.
  */
 u64 bzimage_load_address(const struct bzimage *bz, const struct e820_entry *e820, unsigned n,
-			 const struct phys_range *avoid, unsigned navoid);
+			 const struct phys_range *avoid, unsigned navoid, u64 limit);
 
 struct linux_boot_args {
 	u64 cmdline_addr;

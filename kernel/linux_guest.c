@@ -100,15 +100,15 @@ status_t linux_prepare(const struct boot_info *bi, const struct phys_range *hidd
 			pr_warn("linux: the initramfs ends above the kernel's initrd_addr_max 0x%x", bz.initrd_addr_max);
 	}
 
-	struct phys_range keep[2] = { { initrd, initrd + initrd_size }, reserve[nres - 1] };
-	u64 load = bzimage_load_address(&bz, e820, ne, keep, 2);
+	/* The boot information holds the RSDP and module strings: keep the kernel off it too. */
+	struct phys_range keep[3] = { { initrd, initrd + initrd_size }, reserve[nres - 1],
+				      { bi->base, bi->base + bi->total_size } };
+	u64 load = bzimage_load_address(&bz, e820, ne, keep, 3, 4 * GiB);
 	if (!load) {
-		pr_err("linux: no room for the kernel: it needs %u bytes of RAM%s", bz.init_size,
+		pr_err("linux: no room for the kernel: it needs %u bytes of RAM below 4 GiB%s", bz.init_size,
 		       bz.relocatable ? "" : " at its fixed address");
 		return ST_NO_MEMORY;
 	}
-	/* The module may overlap the destination: memmove. */
-	memmove((void *)(uintptr_t)load, img + bz.payload_offset, bz.payload_size);
 
 	u8 *gdt_page = (u8 *)(uintptr_t)(bb + BB_GDT * PAGE_SIZE);
 	u64 *gdt = (u64 *)gdt_page;
@@ -130,6 +130,11 @@ status_t linux_prepare(const struct boot_info *bi, const struct phys_range *hidd
 
 	struct linux_boot_args args = { bb + BB_CMDLINE * PAGE_SIZE, initrd, initrd_size, rsdp, e820, ne };
 	bzimage_build_zero_page((u8 *)(uintptr_t)bb, img, &args);
+	/*
+	 * Last, because the kernel's new place may overlap module #0 itself (the
+	 * header read above lives there): memmove copes with the overlap.
+	 */
+	memmove((void *)(uintptr_t)load, img + bz.payload_offset, bz.payload_size);
 
 	pr_info("linux: bzImage boot protocol %u.%02u, kernel %llu bytes at 0x%llx (needs %u bytes there), entry 0x%llx",
 		bz.version >> 8, bz.version & 0xFF, (unsigned long long)bz.payload_size,

@@ -24,6 +24,7 @@ status_t apic_start_init(unsigned waiting_vcpus)
 		return ST_UNSUPPORTED; /* x2APIC guests use MSRs; the hardware INIT/SIPI path serves them */
 	page = lapic_mmio_base();
 	waiting = waiting_vcpus;
+	vmx_trap_msr(X2APIC_MSR_BASE + LAPIC_ICR_LO / 16, false, true, true);
 	status_t st = ept_set_page_access(page, EPT_READ);
 	if (st == ST_OK)
 		pr_info("vmx: the guest's local APIC page 0x%llx is trapped until it has started its %u other CPUs",
@@ -41,6 +42,7 @@ static void release(void)
 	u64 p = page;
 	page = 0;
 	ept_set_page_access(p, EPT_RWX);
+	vmx_trap_msr(X2APIC_MSR_BASE + LAPIC_ICR_LO / 16, false, true, false);
 	ept_invalidate(); /* the other CPUs catch up on their next write (see the EPT handler) */
 	pr_info("vmx: every vCPU is started; the guest's local APIC page is its own again");
 }
@@ -50,14 +52,21 @@ static struct vcpu *vcpu_by_apic_id(u32 apic_id)
 	for (unsigned i = 0; i < ncpus_online; i++)
 		if (cpus[i]->apic_id == apic_id)
 			return cpus[i]->vcpu;
-	return NULL;
+	return NULL; /* not a CPU slatvisor runs: deliver() drops INIT/SIPI to it */
 }
 
-/* INIT or STARTUP for one target. Returns false if it is not a vCPU slatvisor holds back. */
+/*
+ * INIT or STARTUP for one target. Returns false only for a running vCPU (the
+ * hardware delivers it as an INIT VM exit). A CPU slatvisor does not run as a
+ * vCPU (left off by maxcpus=, or one that failed to start) must never run the
+ * guest natively, outside EPT: its INIT and SIPI are dropped.
+ */
 static bool deliver(struct vcpu *t, u32 icr)
 {
-	if (!t || t->state != VCPU_WAIT_SIPI)
+	if (t && t->state == VCPU_RUNNING)
 		return false;
+	if (!t || t->state != VCPU_WAIT_SIPI)
+		return true;
 	if (ICR_DELIVERY_MODE(icr) == (ICR_DELIVERY_INIT >> 8)) {
 		if (icr & ICR_LEVEL_ASSERT)
 			t->init_received = true; /* a de-assert (old 82489DX protocol) is a no-op */
@@ -72,17 +81,16 @@ static bool deliver(struct vcpu *t, u32 icr)
 	return true;
 }
 
-static void write_icr(struct vcpu *self, u32 icr)
+/* Returns true if slatvisor took the INIT/SIPI; false: the caller sends @icr as it is. */
+static bool start_ipi(struct vcpu *self, u32 icr, u32 dest)
 {
 	unsigned mode = ICR_DELIVERY_MODE(icr);
-	if (mode != (ICR_DELIVERY_INIT >> 8) && mode != (ICR_DELIVERY_STARTUP >> 8)) {
-		lapic_mmio_write(LAPIC_ICR_LO, icr);
-		return;
-	}
+	if (mode != (ICR_DELIVERY_INIT >> 8) && mode != (ICR_DELIVERY_STARTUP >> 8))
+		return false;
 	bool handled = false;
 	switch (ICR_SHORTHAND(icr)) {
-	case 0: /* physical destination in ICR_HI (Linux starts CPUs this way) */
-		handled = deliver(vcpu_by_apic_id(ICR_DEST_XAPIC(lapic_mmio_read(LAPIC_ICR_HI))), icr);
+	case 0: /* physical destination (Linux starts CPUs this way) */
+		handled = deliver(vcpu_by_apic_id(dest), icr);
 		break;
 	case 2: /* all including self */
 	case 3: /* all excluding self */
@@ -93,8 +101,19 @@ static void write_icr(struct vcpu *self, u32 icr)
 	default:
 		break;
 	}
-	if (!handled)
+	return handled;
+}
+
+static void write_icr(struct vcpu *self, u32 icr)
+{
+	if (!start_ipi(self, icr, ICR_DEST_XAPIC(lapic_mmio_read(LAPIC_ICR_HI))))
 		lapic_mmio_write(LAPIC_ICR_LO, icr);
+}
+
+bool apic_start_x2apic_icr(struct vcpu *v, u64 value)
+{
+	/* x2APIC: one 64-bit ICR, the destination APIC id in bits 63:32 (SDM 11.12.9). */
+	return waiting && start_ipi(v, (u32)value, (u32)(value >> 32));
 }
 
 enum exit_action apic_start_write(struct vcpu *v, u64 gpa)
@@ -103,16 +122,23 @@ enum exit_action apic_start_write(struct vcpu *v, u64 gpa)
 	u64 rip = vmcs_readnat(VMCS_GUEST_CS_BASE) + vmcs_readnat(VMCS_GUEST_RIP);
 	struct mmio_store st;
 	unsigned avail = MAX_INSN;
+	/* The decoder knows 64-bit mode only; 5-level paging is not walked. */
+	bool long_mode = (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L) &&
+			 !(vcpu_guest_cr4() & CR4_LA57);
 	/* Read as much as is mapped: an instruction may end just before an unmapped page. */
-	while (avail && !guest_read_linear(rip, code, avail))
+	while (long_mode && avail && !guest_read_linear(rip, code, avail))
 		avail--;
-	if (!avail || !insn_decode_store(code, avail, &st)) {
+	if (!long_mode || !avail || !insn_decode_store(code, avail, &st)) {
 		guest_stop(v, STOP_HALT,
 			   "apic: vcpu%u wrote its local APIC (offset 0x%llx) with an instruction slatvisor does not decode, at rip 0x%llx",
 			   v->index, (unsigned long long)(gpa & 0xFFF), (unsigned long long)rip);
 		return EXIT_STOP;
 	}
 	u64 value = st.from_reg ? vcpu_gpr(v, st.reg) : st.imm;
+	if (st.high_byte)
+		value >>= 8;
+	if (st.size < 8)
+		value &= (1ULL << (8 * st.size)) - 1;
 	u32 off = (u32)(gpa & 0xFFF) & ~3u;
 	if (off == LAPIC_ICR_LO)
 		write_icr(v, (u32)value);
@@ -127,8 +153,11 @@ void apic_start_wait_and_launch(struct vcpu *v)
 	v->state = VCPU_WAIT_SIPI;
 	while (!__atomic_load_n(&v->sipi_posted, __ATOMIC_ACQUIRE))
 		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* woken by the poster's IPI */
+	if (guest_stopping())
+		return; /* the guest stopped while this vCPU waited: never enter it */
 	vmcs_guest_init_state();
 	vmcs_guest_sipi(v->sipi_vector);
+	invvpid_vcpu(v); /* a fresh CPU: nothing cached under its VPID may survive */
 	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
 		(unsigned)v->sipi_vector << 12, v->sipi_vector);
 	if (__atomic_sub_fetch(&waiting, 1, __ATOMIC_SEQ_CST) == 0)

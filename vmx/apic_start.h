@@ -19,6 +19,13 @@ bool apic_start_owns(u64 gpa);
 /* A guest write to the trapped page (from the EPT-violation handler). */
 enum exit_action apic_start_write(struct vcpu *v, u64 gpa);
 
+/*
+ * A guest that switched its APIC to x2APIC sends INIT and SIPI through the
+ * ICR MSR (0x830), which is trapped while vCPUs wait. Returns false if the
+ * write is not for slatvisor to handle (the caller performs it).
+ */
+bool apic_start_x2apic_icr(struct vcpu *v, u64 value);
+
 /* On an AP: wait in slatvisor for the guest's SIPI, then run the vCPU from there. */
 void apic_start_wait_and_launch(struct vcpu *v);
 

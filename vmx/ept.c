@@ -19,6 +19,8 @@ static u64 root;
 static spinlock_t lock;
 static u64 scratch_2m;   /* what the guest sees instead of hypervisor memory, once it looks */
 static bool hidden_warned;
+static struct mem_span ram[MEMMAP_MAX_SPANS];
+static unsigned nram;
 
 static u64 *ept_table(void *ctx, u64 phys)
 {
@@ -40,9 +42,11 @@ static struct pt_ops ops = {
 	.alloc_table = ept_alloc,
 };
 
-status_t ept_init(u64 top, const struct ept_hidden *h)
+status_t ept_init(u64 top, const struct ept_hidden *h, const struct mem_region *map,
+		  unsigned nmap)
 {
 	hidden = *h;
+	nram = memmap_spans(map, nmap, top, ram, MEMMAP_MAX_SPANS);
 	ops.max_leaf_level = vmx.caps.ept_1g ? 3 : 2;
 	struct mtrr_state mtrr;
 	mtrr_read(&mtrr);
@@ -93,7 +97,12 @@ status_t ept_set_page_access(u64 gpa, u64 rwx)
 
 bool ept_guest_may_access(u64 gpa)
 {
-	return !ept_hidden_find(&hidden, gpa);
+	if (ept_hidden_find(&hidden, gpa))
+		return false;
+	for (unsigned i = 0; i < nram; i++)
+		if (gpa >= ram[i].base && gpa < ram[i].end)
+			return ram[i].ram;
+	return false;
 }
 
 /*

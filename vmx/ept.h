@@ -2,6 +2,7 @@
 #ifndef SLAT_EPT_H
 #define SLAT_EPT_H
 
+#include "../mm/memmap.h"
 #include "../mm/mtrr.h"
 #include "../mm/pmm.h"
 #include "../mm/pt.h"
@@ -47,12 +48,17 @@ const struct phys_range *ept_hidden_find(const struct ept_hidden *h, u64 gpa);
  * Kernel side (ept.c). Build the one EPT hierarchy all vCPUs share, covering
  * [0, top) minus @hidden; sets vmx.eptp. Logs its paging-structure pages by level.
  */
-status_t ept_init(u64 top, const struct ept_hidden *hidden);
+status_t ept_init(u64 top, const struct ept_hidden *hidden, const struct mem_region *map,
+		  unsigned nmap);
 /* Invalidate EPT-derived translations on this CPU after the map changed. */
 void ept_invalidate(void);
 /* Change the permissions of the one 4 KiB guest page at @gpa (splitting larger pages). */
 status_t ept_set_page_access(u64 gpa, u64 rwx);
-/* May slatvisor read this guest-physical address on the guest's behalf? */
+/*
+ * May slatvisor read this guest-physical address on the guest's behalf? Only
+ * RAM the firmware described and the guest may reach: never MMIO (reads can
+ * have side effects), never anything outside slatvisor's own map.
+ */
 bool ept_guest_may_access(u64 gpa);
 
 #endif

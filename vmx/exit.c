@@ -54,8 +54,7 @@ static enum exit_action handle_nmi(struct vcpu *v, const struct exit_info *x)
 		return EXIT_STOP;
 	}
 	/* Not a stop request (that is checked before every entry): the NMI was the guest's. */
-	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO,
-		     INTR_INFO_VALID | ((u32)INTR_TYPE_NMI << INTR_TYPE_SHIFT) | VEC_NMI);
+	v->nmi_pending = true;
 	return EXIT_RESUME;
 }
 
@@ -72,6 +71,11 @@ static enum exit_action handle_init(struct vcpu *v, const struct exit_info *x)
 	(void)x;
 	/* 26.2 / 9.4: the guest's own INIT to this CPU: reset it and wait for its SIPI. */
 	vmcs_guest_init_state();
+	/* SDM Vol. 3A, table 10-1: general registers are zero after INIT, EDX the signature. */
+	for (unsigned r = 0; r < 16; r++)
+		v->regs.gpr[r] = 0;
+	v->regs.gpr[GPR_RDX] = cpuid(1, 0).eax;
+	invvpid_vcpu(v);
 	v->state = VCPU_WAIT_SIPI;
 	return EXIT_RESUME;
 }
@@ -166,10 +170,36 @@ static NORETURN void park(struct vcpu *v)
 	cpu_halt_forever();
 }
 
+bool guest_stopping(void)
+{
+	return stop_requested != 0;
+}
+
+/*
+ * An NMI that reached slatvisor itself, in root mode: a stop request, or one
+ * meant for the guest (a PMI, an NMI IPI) that arrived during an exit. The
+ * guest's is kept and injected before the next entry. Nothing here may log:
+ * the interrupted code could hold the log lock.
+ */
 static bool nmi_in_root(void)
 {
-	/* An NMI that reached slatvisor itself: a stop request, or one that raced an exit. */
-	return stop_requested != 0;
+	struct vcpu *v = this_cpu()->vcpu;
+	if (!stop_requested && v)
+		v->nmi_pending = true;
+	return stop_requested || v;
+}
+
+/* 26.3.1.5: an NMI may be injected only while the guest does not block NMIs. */
+static void inject_pending_nmi(struct vcpu *v)
+{
+	if (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID)
+		return; /* another event goes first; the NMI waits for the next exit */
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))
+		return;
+	v->nmi_pending = false;
+	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO,
+		     INTR_INFO_VALID | ((u32)INTR_TYPE_NMI << INTR_TYPE_SHIFT) | VEC_NMI);
 }
 
 void exit_init(void)
@@ -281,6 +311,12 @@ static void reinject_vectoring(void)
 	if (!(idt & INTR_INFO_VALID) || (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID))
 		return;
 	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, idt & ~(u32)BIT(12));
+	/* 26.3.1.5: injecting an NMI needs blocking by NMI clear (no virtual NMIs here). */
+	if (INTR_INFO_TYPE(idt) == INTR_TYPE_NMI) {
+		u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+		if (intr & INTERRUPTIBILITY_NMI)
+			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u32)INTERRUPTIBILITY_NMI);
+	}
 	if (idt & INTR_INFO_DELIVER_ERROR)
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE));
 	u32 type = INTR_INFO_TYPE(idt);
@@ -320,6 +356,8 @@ void vmx_handle_exit(struct vcpu *v)
 		park(v); /* guest_stop() normally parks first; this is the backstop */
 	if (may_interrupt_delivery(x.reason))
 		reinject_vectoring();
+	if (v->nmi_pending)
+		inject_pending_nmi(v);
 	if (x.reason < EXIT_REASON_COUNT)
 		v->stats.cycles[x.reason] += rdtsc() - start;
 }

@@ -37,6 +37,9 @@ enum exit_action handle_ept_misconfig(struct vcpu *v, const struct exit_info *x)
 enum stop_then { STOP_HALT, STOP_POWER_OFF, STOP_RESET };
 void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
+/* Has a stop been requested? (A vCPU about to enter the guest checks.) */
+bool guest_stopping(void);
+
 /* The running total of VM exits of all vCPUs (what CPUID leaf 0x40000001 reports). */
 u64 exits_total(void);
 

@@ -42,8 +42,14 @@ enum exit_action handle_cpuid(struct vcpu *v, const struct exit_info *x)
 				r.ecx |= CPUID1_ECX_OSXSAVE;
 			break;
 		case 7:
-			if (sub == 0 && vmx.hide_invpcid)
+			if (sub != 0)
+				break;
+			if (vmx.hide_invpcid)
 				r.ebx &= ~(u32)CPUID7_EBX_INVPCID;
+			/* TPAUSE/UMWAIT #UD without their control; PCONFIG always exits. */
+			if (vmx.hide_waitpkg)
+				r.ecx &= ~(u32)CPUID7_ECX_WAITPKG;
+			r.edx &= ~(u32)CPUID7_EDX_PCONFIG;
 			break;
 		case 0xD:
 			if (sub == 1 && vmx.hide_xsaves)

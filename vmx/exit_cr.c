@@ -27,6 +27,28 @@ static enum exit_action guest_write_cr0(struct vcpu *v, u64 val)
 	/* Without unrestricted guest, PE and PG stay set under VMX: refusing is all we can do. */
 	if (~val & vmx.cr0_fixed0 & (CR0_PE | CR0_PG))
 		return gp(v);
+	/*
+	 * Paging switched on or off while EFER.LME is set: the CPU would enter or
+	 * leave IA-32e mode (SDM Vol. 3A, 10.8.5). The VM entry must see the same.
+	 */
+	u64 old = vcpu_guest_cr0();
+	u64 efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	if ((old ^ val) & CR0_PG && (efer & EFER_LME)) {
+		if ((val & CR0_PG) && !(vcpu_guest_cr4() & CR4_PAE))
+			return gp(v);
+		if (!(val & CR0_PG) && (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
+			return gp(v); /* leaving paging from 64-bit code */
+		u32 entry = vmcs_read32(VMCS_ENTRY_CONTROLS);
+		if (val & CR0_PG) {
+			efer |= EFER_LMA;
+			entry |= ENTRY_IA32E_MODE_GUEST;
+		} else {
+			efer &= ~EFER_LMA;
+			entry &= ~(u32)ENTRY_IA32E_MODE_GUEST;
+		}
+		vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
+		vmcs_write32(VMCS_ENTRY_CONTROLS, entry);
+	}
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR0, (val | vmx.cr0_fixed0) & vmx.cr0_fixed1);
 	vcpu_skip_instruction(v);
@@ -72,6 +94,36 @@ enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 	return EXIT_STOP;
 }
 
+/*
+ * SDM Vol. 1, 13.3 and the XSETBV reference: every rule whose breach makes
+ * XSETBV fault, checked here so that slatvisor's own XSETBV never does.
+ */
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+#define XCR0_BNDREGS BIT(3)
+#define XCR0_BNDCSR BIT(4)
+#define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7))
+#define XCR0_TILECFG BIT(17)
+#define XCR0_TILEDATA BIT(18)
+
+static bool xcr0_valid(u64 val)
+{
+	struct cpuid_regs d = cpuid(0xD, 0);
+	u64 supported = ((u64)d.edx << 32) | d.eax;
+	if (!(val & XCR0_X87) || (val & ~supported))
+		return false;
+	if ((val & XCR0_AVX) && !(val & XCR0_SSE))
+		return false;
+	if (!!(val & XCR0_BNDREGS) != !!(val & XCR0_BNDCSR))
+		return false;
+	if ((val & XCR0_AVX512) && ((val & XCR0_AVX512) != XCR0_AVX512 || !(val & XCR0_AVX)))
+		return false;
+	if (!!(val & XCR0_TILECFG) != !!(val & XCR0_TILEDATA))
+		return false;
+	return true;
+}
+
 enum exit_action handle_xsetbv(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
@@ -81,10 +133,7 @@ enum exit_action handle_xsetbv(struct vcpu *v, const struct exit_info *x)
 		vcpu_inject_exception(v, VEC_UD, false, 0);
 		return EXIT_RESUME;
 	}
-	/* 13.3: XCR0 bit 0 must be set, AVX needs SSE, and only supported bits may be set. */
-	struct cpuid_regs d = cpuid(0xD, 0);
-	u64 supported = ((u64)d.edx << 32) | d.eax;
-	if (index != 0 || !(val & 1) || (val & ~supported) || ((val & 4) && !(val & 2)))
+	if (index != 0 || !xcr0_valid(val))
 		return gp(v);
 	/* slatvisor never touches extended state itself, so XCR0 can simply be the guest's. */
 	xsetbv(0, val);

@@ -31,10 +31,10 @@ bool insn_decode_store(const u8 *code, unsigned len, struct mmio_store *out)
 	u8 op = code[i++];
 	bool byte_op;
 	switch (op) {
-	case 0x88: case 0x86: case 0xC6:
+	case 0x88: case 0xC6:
 		byte_op = true;
 		break;
-	case 0x89: case 0x87: case 0xC7:
+	case 0x89: case 0xC7:
 		byte_op = false;
 		break;
 	default:
@@ -62,10 +62,14 @@ bool insn_decode_store(const u8 *code, unsigned len, struct mmio_store *out)
 	out->size = byte_op ? 1 : (rex & REX_W) ? 8 : opsize16 ? 2 : 4;
 	out->from_reg = op != 0xC6 && op != 0xC7;
 	out->reg = MODRM_REG(modrm) + ((rex & REX_R) ? 8 : 0);
+	/* Without any REX prefix, byte registers 4-7 are AH, CH, DH, BH (SDM Vol. 2A, 3.1.1.1). */
+	out->high_byte = byte_op && !rex && out->reg >= 4 && out->reg <= 7;
+	if (out->high_byte)
+		out->reg -= 4;
 	out->imm = 0;
 	if (!out->from_reg) {
-		/* The immediate is at most 4 bytes, sign-extended for a 64-bit store. */
-		unsigned isz = byte_op ? 1 : opsize16 ? 2 : 4;
+		/* The immediate is at most 4 bytes (REX.W wins over 0x66), sign-extended for 8. */
+		unsigned isz = byte_op ? 1 : (rex & REX_W) ? 4 : opsize16 ? 2 : 4;
 		if (i + isz > len)
 			return false;
 		u64 v = 0;

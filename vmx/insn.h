@@ -6,15 +6,17 @@
 
 /*
  * EPT violations do not report the instruction length or the value written,
- * so a trapped MMIO store is decoded: MOV r/m, r (0x88/0x89), MOV r/m, imm
- * (0xC6/0xC7 /0) and XCHG r/m, r (0x86/0x87), with operand-size, REX and
- * segment prefixes, any ModRM/SIB/displacement form, in 64-bit mode.
+ * so a trapped MMIO store is decoded: MOV r/m, r (0x88/0x89) and MOV r/m, imm
+ * (0xC6/0xC7 /0), with operand-size, REX and segment prefixes, any
+ * ModRM/SIB/displacement form, in 64-bit mode. Anything else (XCHG, which
+ * would also need the old value loaded) is refused.
  */
 struct mmio_store {
 	unsigned length;  /* bytes of the whole instruction */
 	unsigned size;    /* bytes stored: 1, 2, 4 or 8 */
 	bool from_reg;    /* the value is in general register @reg, else @imm */
 	unsigned reg;     /* 0-15, in encoding order (RAX, RCX, RDX, RBX, RSP, ...) */
+	bool high_byte;   /* a byte store of AH/CH/DH/BH: bits 15:8 of register @reg */
 	u64 imm;
 };
 

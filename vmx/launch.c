@@ -120,7 +120,7 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 					   ALIGN_UP((u64)(uintptr_t)_kernel_end, 2 * MiB) };
 	hidden.r[1] = palloc_pool();
 	u64 top = ALIGN_UP(MAX(memmap_top(bi->mmap, bi->nmmap), 4 * GiB), GiB);
-	if (ept_init(top, &hidden) != ST_OK)
+	if (ept_init(top, &hidden, bi->mmap, bi->nmmap) != ST_OK)
 		halt("ept: out of hypervisor memory for the EPT");
 	power_init(acpi);
 	exit_init();

@@ -57,6 +57,16 @@ static void out(u16 port, unsigned size, u32 value)
 
 enum exit_action power_port_write(struct vcpu *v, u16 port, unsigned size, u32 value)
 {
+	/* SLP_EN and SLP_TYP sit in the upper byte: a byte write there counts the same. */
+	if (pw.have_pm1a && port == pw.pm1a + 1 && size == 1) {
+		port = pw.pm1a;
+		value = (value << 8) | inb(pw.pm1a); /* keep the low byte as it is */
+		size = 2;
+		if (!(value & PM1_CNT_SLP_EN)) {
+			outb(pw.pm1a + 1, (u8)(value >> 8));
+			return EXIT_RESUME;
+		}
+	}
 	if (pw.have_pm1a && port == pw.pm1a && size >= 2 && (value & PM1_CNT_SLP_EN)) {
 		unsigned type = (value >> PM1_CNT_SLP_TYP_SHIFT) & 7;
 		if (type == pw.s5_type) {

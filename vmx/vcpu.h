@@ -68,6 +68,7 @@ struct vcpu {
 	struct exit_stats stats;
 	/* The emulated start (apic_start.c): INIT seen, then the first SIPI's vector. */
 	volatile bool init_received, sipi_posted;
+	volatile bool nmi_pending; /* an NMI for the guest that reached slatvisor in root mode */
 	u8 sipi_vector;
 };
 

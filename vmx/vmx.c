@@ -19,13 +19,22 @@ struct vmx_config vmx;
 #define MSRBM_WRITE_LOW 2048
 #define MSRBM_WRITE_HIGH 3072
 
-static void trap_msr(u32 msr)
+void vmx_trap_msr(u32 msr, bool read, bool write, bool on)
 {
 	u8 *bm = (u8 *)(uintptr_t)vmx.msr_bitmap;
 	u32 base = msr >= 0xC0000000 ? MSRBM_READ_HIGH : MSRBM_READ_LOW;
 	u32 bit = msr & 0x1FFF;
-	bm[base + bit / 8] |= (u8)BIT(bit % 8);
-	bm[base + MSRBM_WRITE_LOW + bit / 8] |= (u8)BIT(bit % 8);
+	u8 mask = (u8)BIT(bit % 8);
+	u8 *r = &bm[base + bit / 8], *w = &bm[base + MSRBM_WRITE_LOW + bit / 8];
+	if (read)
+		*r = on ? *r | mask : *r & (u8)~mask;
+	if (write)
+		*w = on ? *w | mask : *w & (u8)~mask;
+}
+
+static void trap_msr(u32 msr)
+{
+	vmx_trap_msr(msr, true, true, true);
 }
 
 void vmx_trap_io_port(u16 port, unsigned len)
@@ -67,7 +76,8 @@ status_t vmx_global_init(void)
 	vmx.proc = adjust("processor-based", c->proc_ctls,
 			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
 			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS);
-	u32 want2 = PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES;
+	u32 want2 = PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES |
+		    PROC2_ENABLE_USER_WAIT_PAUSE;
 	if (vmx.use_ept)
 		want2 |= PROC2_ENABLE_EPT;
 	if (vmx.use_vpid)
@@ -80,6 +90,7 @@ status_t vmx_global_init(void)
 	vmx.hide_rdtscp = !(vmx.proc2 & PROC2_ENABLE_RDTSCP);
 	vmx.hide_invpcid = !(vmx.proc2 & PROC2_ENABLE_INVPCID);
 	vmx.hide_xsaves = !(vmx.proc2 & PROC2_ENABLE_XSAVES);
+	vmx.hide_waitpkg = !(vmx.proc2 & PROC2_ENABLE_USER_WAIT_PAUSE);
 	vmx.exit = adjust("VM-exit", c->exit_ctls,
 			  EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER |
 				  EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS,
@@ -329,7 +340,8 @@ void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
 	(void)v;
 	u32 info = INTR_INFO_VALID | ((u32)INTR_TYPE_HW_EXCEPTION << INTR_TYPE_SHIFT) | vector;
-	if (has_error) {
+	/* 26.2.1.3: real mode (unrestricted guest) delivers exceptions without an error code. */
+	if (has_error && (vmcs_readnat(VMCS_GUEST_CR0) & CR0_PE)) {
 		info |= INTR_INFO_DELIVER_ERROR;
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error);
 	}
@@ -348,9 +360,19 @@ u64 vcpu_guest_cr4(void)
 	       (vmcs_readnat(VMCS_CR4_READ_SHADOW) & vmx.cr4_mask);
 }
 
+void invvpid_vcpu(struct vcpu *v)
+{
+	if (vmx.use_vpid)
+		invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+}
+
 u64 vcpu_gpr(struct vcpu *v, unsigned reg)
 {
-	return reg == GPR_RSP ? vmcs_readnat(VMCS_GUEST_RSP) : v->regs.gpr[reg];
+	u64 val = reg == GPR_RSP ? vmcs_readnat(VMCS_GUEST_RSP) : v->regs.gpr[reg];
+	/* SDM Vol. 1, 3.4.1.1: outside 64-bit mode the upper halves are not the program's. */
+	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
+		val = (u32)val;
+	return val;
 }
 
 void vcpu_set_gpr(struct vcpu *v, unsigned reg, u64 value)

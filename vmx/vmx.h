@@ -27,6 +27,7 @@
 /* 25.4.2: guest interruptibility state. */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_NMI BIT(3)
 
 /* Segment access rights in the VMCS (25.4.1, table 25-2). */
 #define AR_TYPE_CODE_XR_A 0xB
@@ -48,13 +49,16 @@ struct vmx_config {
 	u64 cr0_mask, cr4_mask;            /* guest/host masks: bits the guest may not own */
 	u64 eptp;
 	u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
-	bool hide_rdtscp, hide_invpcid, hide_xsaves; /* CPUID features the controls cannot back */
+	bool hide_rdtscp, hide_invpcid, hide_xsaves, hide_waitpkg; /* CPUID features the controls cannot back */
 };
 
 extern struct vmx_config vmx;
 
 /* Boot CPU: read and print capabilities, choose the controls, build the bitmaps. */
 status_t vmx_global_init(void);
+
+/* Trap (@on) or pass through guest reads and/or writes of @msr in the shared MSR bitmap. */
+void vmx_trap_msr(u32 msr, bool read, bool write, bool on);
 
 /* Trap guest I/O to @port (@len bytes wide) in the shared I/O bitmaps. */
 void vmx_trap_io_port(u16 port, unsigned len);
@@ -82,6 +86,8 @@ void vcpu_launch(struct vcpu *v);
 void vcpu_skip_instruction(struct vcpu *v);
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
 u64 vcpu_gpr(struct vcpu *v, unsigned reg);
+/* Drop every translation cached under this vCPU's VPID (after INIT or a fresh start). */
+void invvpid_vcpu(struct vcpu *v);
 /* CR0/CR4 as the guest sees them: its own bits from the VMCS, slatvisor's from the read shadow. */
 u64 vcpu_guest_cr0(void);
 u64 vcpu_guest_cr4(void);

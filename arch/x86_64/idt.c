@@ -102,6 +102,15 @@ void isr_dispatch(struct regs *r)
 		lapic_eoi(); /* the woken CPU looks for its work itself */
 		return;
 	}
+	/*
+	 * The local APIC accepts fixed interrupts with vectors 16-31, and the guest
+	 * owns the APIC: an IPI it aims at a CPU idling in slatvisor lands here. An
+	 * in-service bit tells it from an exception.
+	 */
+	if (r->vector < VEC_FIRST_EXTERNAL && lapic_ready() && lapic_in_service((u8)r->vector)) {
+		lapic_eoi();
+		return;
+	}
 	if (r->vector < VEC_FIRST_EXTERNAL)
 		panic_exception(r);
 	/* Nothing is routed to the hypervisor yet: note it and acknowledge. */

@@ -11,6 +11,16 @@ static bool x2apic;
 static bool ready;
 static volatile u32 *mmio;
 
+/*
+ * The guest owns the local APIC once it runs and may switch it to x2APIC
+ * (Linux does with interrupt remapping): follow the mode it is in now.
+ */
+static void follow_mode(void)
+{
+	if (ready)
+		x2apic = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD;
+}
+
 static u32 lapic_read(u32 off)
 {
 	return x2apic ? (u32)rdmsr(X2APIC_MSR_BASE + off / 16) : mmio[off / 4];
@@ -80,13 +90,21 @@ u32 lapic_id(void)
 	return x2apic ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24;
 }
 
+bool lapic_in_service(u8 vector)
+{
+	follow_mode();
+	return lapic_read(LAPIC_ISR + 0x10 * (vector / 32)) & BIT(vector % 32);
+}
+
 void lapic_eoi(void)
 {
+	follow_mode();
 	lapic_write(LAPIC_EOI, 0);
 }
 
 bool lapic_send_ipi(u32 dest, u32 icr_lo)
 {
+	follow_mode();
 	if (x2apic) {
 		/* x2APIC: one 64-bit write, destination in bits 63:32 (SDM 11.12.9). */
 		wrmsr(X2APIC_MSR_BASE + LAPIC_ICR_LO / 16, ((u64)dest << 32) | icr_lo);

@@ -10,6 +10,7 @@
 #define LAPIC_TPR 0x080
 #define LAPIC_EOI 0x0B0
 #define LAPIC_SVR 0x0F0
+#define LAPIC_ISR 0x100 /* eight 32-bit registers, 0x10 apart */
 #define LAPIC_ESR 0x280
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
@@ -40,6 +41,8 @@ void lapic_enable_this_cpu(void);
 bool lapic_ready(void);
 bool lapic_is_x2apic(void);
 u32 lapic_id(void);
+/* Is @vector marked in service (ISR, SDM Vol. 3A 11.8.4)? */
+bool lapic_in_service(u8 vector);
 void lapic_eoi(void);
 /* Send an IPI; returns false if the xAPIC never reported delivery. */
 bool lapic_send_ipi(u32 dest_apic_id, u32 icr_lo);

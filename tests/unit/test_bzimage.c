@@ -92,22 +92,25 @@ TEST(bzimage_load_address_prefers_pref_then_relocates)
 	struct bzimage bz;
 	struct diag_list d = { 0 };
 	bzimage_parse(img, image_len, &bz, &d);
-	CHECK_EQ(bzimage_load_address(&bz, ram, 2, NULL, 0), 16 * MiB);
+	CHECK_EQ(bzimage_load_address(&bz, ram, 2, NULL, 0, 4 * GiB), 16 * MiB);
 	/*
 	 * An initramfs at 40 MiB overlaps [16, 56) MiB, and so does every lower
 	 * 2 MiB-aligned start: the first fit begins after it.
 	 */
 	struct phys_range initrd = { 40 * MiB, 40 * MiB + 3 * MiB + 5 };
-	CHECK_EQ(bzimage_load_address(&bz, ram, 2, &initrd, 1), 44 * MiB);
+	CHECK_EQ(bzimage_load_address(&bz, ram, 2, &initrd, 1, 4 * GiB), 44 * MiB);
 	struct phys_range low = { 1 * MiB, 30 * MiB };
-	CHECK_EQ(bzimage_load_address(&bz, ram, 2, &low, 1), 30 * MiB);
+	CHECK_EQ(bzimage_load_address(&bz, ram, 2, &low, 1, 4 * GiB), 30 * MiB);
 	img[BP_RELOCATABLE_KERNEL] = 0;
 	bzimage_parse(img, image_len, &bz, &d);
-	CHECK_EQ(bzimage_load_address(&bz, ram, 2, &initrd, 1), 0);
+	CHECK_EQ(bzimage_load_address(&bz, ram, 2, &initrd, 1, 4 * GiB), 0);
 	static const struct e820_entry small[] = { { 0x100000, 8 * MiB, 1 } };
 	img[BP_RELOCATABLE_KERNEL] = 1;
 	bzimage_parse(img, image_len, &bz, &d);
-	CHECK_EQ(bzimage_load_address(&bz, small, 1, NULL, 0), 0);
+	CHECK_EQ(bzimage_load_address(&bz, small, 1, NULL, 0, 4 * GiB), 0);
+	/* Nothing may end beyond what the initial page tables map. */
+	CHECK_EQ(bzimage_load_address(&bz, ram, 2, NULL, 0, 50 * MiB), 2 * MiB);
+	CHECK_EQ(bzimage_load_address(&bz, ram, 2, NULL, 0, 40 * MiB), 0);
 }
 
 TEST(bzimage_zero_page_fields)

@@ -58,17 +58,25 @@ TEST(insn_mov_immediate_and_rip_relative)
 	CHECK(ok && s.length == 7 && s.size == 8 && s.imm == ~0ULL);
 }
 
-TEST(insn_prefixes_xchg_and_byte_stores)
+TEST(insn_prefixes_and_byte_stores)
 {
-	/* xchg %eax, (%rdx)  (the X86_BUG_11AP form) */
-	const u8 a[] = { 0x87, 0x02 };
+	/* mov %ah, (%rdx): no REX, so register 4 is AH */
+	const u8 a[] = { 0x88, 0x22 };
 	/* mov %ax, %fs:(%rbx): 66 64 89 03 */
 	const u8 b[] = { 0x66, 0x64, 0x89, 0x03 };
 	/* movb $0x5, -0x8(%rbp) */
 	const u8 c[] = { 0xc6, 0x45, 0xf8, 0x05 };
 	bool ok;
 	struct mmio_store s = d(a, sizeof(a), &ok);
-	CHECK(ok && s.length == 2 && s.size == 4 && s.from_reg && s.reg == 0);
+	CHECK(ok && s.length == 2 && s.size == 1 && s.from_reg && s.reg == 0 && s.high_byte);
+	/* with REX, register 4 is SPL: mov %spl, (%rdx) */
+	const u8 spl[] = { 0x40, 0x88, 0x22 };
+	s = d(spl, sizeof(spl), &ok);
+	CHECK(ok && s.length == 3 && s.reg == 4 && !s.high_byte);
+	/* REX.W with 0x66 on C7: the immediate stays 4 bytes */
+	const u8 wide[] = { 0x66, 0x48, 0xc7, 0x00, 0x01, 0x00, 0x00, 0x00 };
+	s = d(wide, sizeof(wide), &ok);
+	CHECK(ok && s.length == 8 && s.size == 8 && s.imm == 1);
 	s = d(b, sizeof(b), &ok);
 	CHECK(ok && s.length == 4 && s.size == 2 && s.reg == 0);
 	s = d(c, sizeof(c), &ok);
@@ -83,6 +91,9 @@ TEST(insn_refuses_what_it_does_not_know)
 	const u8 c7_other[] = { 0xc7, 0x48, 0x10 }; /* C7 /1 is not MOV */
 	const u8 truncated[] = { 0x89, 0x04 };      /* needs a SIB byte */
 	const u8 lone_rex[] = { 0x48 };
+	const u8 xchg[] = { 0x87, 0x02 }; /* xchg needs the old value loaded: refused */
+	d(xchg, sizeof(xchg), &ok);
+	CHECK(!ok);
 	d(load, sizeof(load), &ok);
 	CHECK(!ok);
 	d(regdst, sizeof(regdst), &ok);

@@ -21,7 +21,7 @@ KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototy
 NASMFLAGS := -f elf64 -g -I $(BUILD)/inc/
 LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
-KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c vmx/*.c)
+KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c vmx/*.c shadow/*.c)
 KERNEL_ASM := $(wildcard boot/*.asm arch/x86_64/*.asm vmx/*.asm)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/obj/%.asm.o)
 # Headers whose '#define' block NASM includes too (one layout for C and assembly).
@@ -29,8 +29,8 @@ ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc $(BUILD)/inc/vc
 
 # Host unit tests: the pure logic compiled for Linux, with sanitizers.
 UNIT_SRC   := kernel/fmt.c kernel/cmdline.c kernel/diag.c kernel/multiboot2.c kernel/status.c \
-	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c
-UNIT_TESTS := $(wildcard tests/unit/*.c)
+	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c shadow/guest_walk.c tests/unit/simmem.c
+UNIT_TESTS := $(filter-out tests/unit/simmem.c,$(wildcard tests/unit/*.c))
 UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
 

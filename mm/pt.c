@@ -20,38 +20,59 @@ static bool split(struct pt_ops *ops, u64 *entry, int level)
 	return true;
 }
 
-u64 *pt_walk(struct pt_ops *ops, u64 root, u64 addr, int level, bool create, int *out_level)
+u64 *pt_descend(struct pt_ops *ops, u64 root, u64 addr, pt_step_fn step, void *arg, int *out_level)
 {
 	u64 *table = ops->table(ops->ctx, root);
-	for (int l = PT_LEVELS; table; l--) {
+	for (int l = PT_LEVELS; table && l >= 1; l--) {
 		u64 *e = &table[pt_index(addr, l)];
-		if (l == level) {
+		switch (step(ops, e, l, arg)) {
+		case PT_STOP:
 			*out_level = l;
 			return e;
+		case PT_FAIL:
+			return NULL;
+		case PT_DESCEND:
+			break;
 		}
-		bool present = *e & ops->present;
-		bool leaf = present && l <= 3 && (*e & ops->large);
-		if (!present) {
-			if (!create) {
-				*out_level = l;
-				return e;
-			}
-			u64 phys = ops->alloc_table(ops->ctx);
-			if (!phys)
-				return NULL;
-			ops->tables_allocated[l - 1]++;
-			*e = phys | ops->table_flags;
-		} else if (leaf) {
-			if (!create) {
-				*out_level = l;
-				return e;
-			}
-			if (!split(ops, e, l))
-				return NULL;
-		}
-		table = ops->table(ops->ctx, *e & PT_ADDR_MASK);
+		table = l > 1 ? ops->table(ops->ctx, *e & PT_ADDR_MASK) : NULL;
 	}
 	return NULL;
+}
+
+struct walk_arg {
+	int level;
+	bool create;
+};
+
+/* pt_walk's step: make the path exist down to the wanted level if asked to. */
+static enum pt_step walk_step(struct pt_ops *ops, u64 *e, int l, void *arg)
+{
+	const struct walk_arg *w = arg;
+	if (l == w->level)
+		return PT_STOP;
+	bool present = *e & ops->present;
+	bool leaf = present && l <= 3 && (*e & ops->large);
+	if (!present) {
+		if (!w->create)
+			return PT_STOP;
+		u64 phys = ops->alloc_table(ops->ctx);
+		if (!phys)
+			return PT_FAIL;
+		ops->tables_allocated[l - 1]++;
+		*e = phys | ops->table_flags;
+	} else if (leaf) {
+		if (!w->create)
+			return PT_STOP;
+		if (!split(ops, e, l))
+			return PT_FAIL;
+	}
+	return PT_DESCEND;
+}
+
+u64 *pt_walk(struct pt_ops *ops, u64 root, u64 addr, int level, bool create, int *out_level)
+{
+	struct walk_arg w = { level, create };
+	return pt_descend(ops, root, addr, walk_step, &w, out_level);
 }
 
 status_t pt_map_range(struct pt_ops *ops, u64 root, u64 addr, u64 phys, u64 size, u64 leaf_flags)

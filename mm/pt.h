@@ -35,6 +35,16 @@ struct pt_ops {
 };
 
 /*
+ * The one descent loop. From the root toward @addr, @step sees each entry
+ * (top level first) and answers: descend into the table it points to, or
+ * stop here. Returns the entry where it stopped (*out_level its level), or
+ * NULL when a table cannot be reached. Everything below is built on it.
+ */
+enum pt_step { PT_DESCEND, PT_STOP, PT_FAIL };
+typedef enum pt_step (*pt_step_fn)(struct pt_ops *ops, u64 *entry, int level, void *arg);
+u64 *pt_descend(struct pt_ops *ops, u64 root, u64 addr, pt_step_fn step, void *arg, int *out_level);
+
+/*
  * Walk from the root toward @addr and return the entry at @level, or the
  * leaf or non-present entry that stops the walk sooner (*out_level says
  * which level it is). With @create, missing tables are allocated and any

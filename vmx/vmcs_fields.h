@@ -38,6 +38,7 @@ enum vmcs_field {
 	VMCS_ENTRY_MSR_LOAD_ADDR = 0x200A,
 	VMCS_TSC_OFFSET = 0x2010,
 	VMCS_EPT_POINTER = 0x201A,
+	VMCS_XSS_EXITING_BITMAP = 0x202C,
 	/* B.2.2 64-bit read-only data fields */
 	VMCS_GUEST_PHYSICAL_ADDRESS = 0x2400,
 	/* B.2.3 64-bit guest-state fields */

@@ -210,7 +210,13 @@ void vmcs_init(struct vcpu *v)
 		vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS, vmx.proc2);
 	vmcs_write32(VMCS_EXIT_CONTROLS, vmx.exit);
 	vmcs_write32(VMCS_ENTRY_CONTROLS, vmx.entry);
+	/* The VMCS layout is the CPU's own (25.11.3): every field used is written, none assumed zero. */
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
+	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
+	vmcs_write64(VMCS_TSC_OFFSET, 0);
+	if (vmx.proc2 & PROC2_ENABLE_XSAVES)
+		vmcs_write64(VMCS_XSS_EXITING_BITMAP, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
@@ -334,6 +340,13 @@ void vcpu_skip_instruction(struct vcpu *v)
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 			     intr & ~(u32)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	/*
+	 * Single-stepping: the emulated instruction completed, so its #DB is due.
+	 * The BS bit of the pending debug exceptions delivers it at VM entry (25.4.2).
+	 */
+	if (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_TF)
+		vmcs_writenat(VMCS_GUEST_PENDING_DEBUG_EXCEPTIONS,
+			      vmcs_readnat(VMCS_GUEST_PENDING_DEBUG_EXCEPTIONS) | PENDING_DBG_BS);
 }
 
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)

@@ -29,6 +29,9 @@
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
 #define INTERRUPTIBILITY_NMI BIT(3)
 
+/* 25.4.2: pending debug exceptions, BS = a single-step trap is due. */
+#define PENDING_DBG_BS BIT(14)
+
 /* Segment access rights in the VMCS (25.4.1, table 25-2). */
 #define AR_TYPE_CODE_XR_A 0xB
 #define AR_TYPE_DATA_RW_A 0x3

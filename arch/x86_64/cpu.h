@@ -18,6 +18,7 @@
 #define CR0_NW BIT(29)
 #define CR0_CD BIT(30)
 
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 
 /* CPUID feature bits (SDM Vol. 2A, CPUID). */

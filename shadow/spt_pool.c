@@ -1,0 +1,133 @@
+/* spt_pool.c: the hash, the free list and the LRU of shadow pages; pure logic, host-tested. */
+#include "spt_pool.h"
+#include "../kernel/kstring.h"
+
+static u32 idx(const struct spt_pool *p, const struct spt_page *sp)
+{
+	return (u32)(sp - p->pages);
+}
+
+static u32 bucket_of(u64 gfn, union spt_role role)
+{
+	u64 h = (gfn ^ ((u64)role.word << 40)) * 0x9E3779B97F4A7C15ULL;
+	return (u32)(h >> 54) & (SPT_HASH_BUCKETS - 1);
+}
+
+static void lru_unlink(struct spt_pool *p, struct spt_page *sp)
+{
+	if (sp->lru_prev != SPT_NONE)
+		p->pages[sp->lru_prev].lru_next = sp->lru_next;
+	else
+		p->lru_head = sp->lru_next;
+	if (sp->lru_next != SPT_NONE)
+		p->pages[sp->lru_next].lru_prev = sp->lru_prev;
+	else
+		p->lru_tail = sp->lru_prev;
+	sp->lru_prev = sp->lru_next = SPT_NONE;
+}
+
+static void lru_push_front(struct spt_pool *p, struct spt_page *sp)
+{
+	u32 i = idx(p, sp);
+	sp->lru_prev = SPT_NONE;
+	sp->lru_next = p->lru_head;
+	if (p->lru_head != SPT_NONE)
+		p->pages[p->lru_head].lru_prev = i;
+	p->lru_head = i;
+	if (p->lru_tail == SPT_NONE)
+		p->lru_tail = i;
+}
+
+void spt_pool_init(struct spt_pool *p, struct spt_page *pages, u32 capacity)
+{
+	p->pages = pages;
+	p->capacity = capacity;
+	p->used = 0;
+	p->lru_head = p->lru_tail = SPT_NONE;
+	for (u32 b = 0; b < SPT_HASH_BUCKETS; b++)
+		p->bucket[b] = SPT_NONE;
+	/* The free list reuses hash_next. */
+	p->free_head = capacity ? 0 : SPT_NONE;
+	for (u32 i = 0; i < capacity; i++) {
+		memset(&pages[i], 0, sizeof(pages[i]));
+		pages[i].hash_next = i + 1 < capacity ? i + 1 : SPT_NONE;
+		pages[i].lru_prev = pages[i].lru_next = SPT_NONE;
+	}
+	memset(&p->stats, 0, sizeof(p->stats));
+}
+
+struct spt_page *spt_lookup(struct spt_pool *p, u64 gfn, union spt_role role)
+{
+	p->stats.lookups++;
+	for (u32 i = p->bucket[bucket_of(gfn, role)]; i != SPT_NONE; i = p->pages[i].hash_next) {
+		struct spt_page *sp = &p->pages[i];
+		if (sp->gfn == gfn && sp->role.word == role.word) {
+			p->stats.hits++;
+			lru_unlink(p, sp);
+			lru_push_front(p, sp);
+			return sp;
+		}
+	}
+	return NULL;
+}
+
+static void hash_remove(struct spt_pool *p, struct spt_page *sp)
+{
+	u32 *link = &p->bucket[bucket_of(sp->gfn, sp->role)];
+	u32 i = idx(p, sp);
+	while (*link != i)
+		link = &p->pages[*link].hash_next;
+	*link = sp->hash_next;
+}
+
+void spt_free(struct spt_pool *p, struct spt_page *sp)
+{
+	hash_remove(p, sp);
+	lru_unlink(p, sp);
+	if (p->table_free)
+		p->table_free(p->ctx, sp->table);
+	sp->in_use = false;
+	sp->hash_next = p->free_head;
+	p->free_head = idx(p, sp);
+	p->used--;
+}
+
+/* Reclaim the least recently used page nobody pins. */
+static bool reclaim_one(struct spt_pool *p)
+{
+	for (u32 i = p->lru_tail; i != SPT_NONE; i = p->pages[i].lru_prev) {
+		struct spt_page *sp = &p->pages[i];
+		if (sp->pins)
+			continue;
+		if (p->unlink)
+			p->unlink(p->ctx, sp);
+		spt_free(p, sp);
+		p->stats.reclaims++;
+		return true;
+	}
+	return false;
+}
+
+struct spt_page *spt_alloc(struct spt_pool *p, u64 gfn, union spt_role role)
+{
+	if (p->free_head == SPT_NONE && !reclaim_one(p)) {
+		p->stats.exhausted++;
+		return NULL;
+	}
+	u64 table = p->table_alloc ? p->table_alloc(p->ctx) : 0;
+	if (!table) {
+		p->stats.exhausted++;
+		return NULL;
+	}
+	u32 i = p->free_head;
+	struct spt_page *sp = &p->pages[i];
+	p->free_head = sp->hash_next;
+	*sp = (struct spt_page){ gfn, role, table, SPT_NONE, SPT_NONE, SPT_NONE, 0, true, false };
+	u32 b = bucket_of(gfn, role);
+	sp->hash_next = p->bucket[b];
+	p->bucket[b] = i;
+	lru_push_front(p, sp);
+	p->used++;
+	p->stats.allocs++;
+	return sp;
+}

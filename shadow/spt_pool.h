@@ -1,0 +1,76 @@
+/* spt_pool.h: shadow pages, found by (guest frame, role) in a hash, from a bounded pool. */
+#ifndef SLAT_SPT_POOL_H
+#define SLAT_SPT_POOL_H
+
+#include "../kernel/types.h"
+
+/*
+ * What a shadow page stands for besides the guest frame it shadows: the same
+ * guest table seen under other rules needs another shadow page. Packed into
+ * one word so (gfn, role) is one hash key, as KVM's shadow MMU does.
+ */
+union spt_role {
+	struct {
+		u32 level : 3;  /* 1-4: the level of the guest table shadowed */
+		u32 direct : 1; /* shadows part of a guest large page: no guest table behind it */
+		u32 access : 3; /* direct pages: the large page's rights (bit 0 W, 1 U, 2 X) */
+		u32 cr0_wp : 1; /* supervisor writes to read-only pages differ with WP */
+		u32 smep : 1;
+		u32 smap : 1;
+		u32 nxe : 1;
+		u32 reserved : 21;
+	};
+	u32 word;
+};
+_Static_assert(sizeof(union spt_role) == 4, "a role packs into one word");
+
+struct spt_page {
+	u64 gfn;             /* guest frame of the table shadowed (direct: of the large page's base) */
+	union spt_role role;
+	u64 table;           /* the shadow table page (host-physical) */
+	u32 hash_next;       /* index chain; SPT_NONE ends it */
+	u32 lru_prev, lru_next;
+	u32 pins;            /* roots in use or cached: never reclaimed while pinned */
+	bool in_use;
+	bool unsync;         /* the guest may have written the table since it was last synced */
+};
+
+#define SPT_NONE 0xFFFFFFFFu
+#define SPT_HASH_BUCKETS 1024
+
+struct spt_pool_stats {
+	u64 lookups, hits, allocs, reclaims, exhausted;
+};
+
+struct spt_pool {
+	struct spt_page *pages; /* @capacity of them */
+	u32 capacity, used;
+	u32 free_head;
+	u32 lru_head, lru_tail; /* head = most recently used */
+	u32 bucket[SPT_HASH_BUCKETS];
+	/* Where a shadow table page comes from and goes: the engine's allocator. */
+	u64 (*table_alloc)(void *ctx);
+	void (*table_free)(void *ctx, u64 table);
+	/* Called before a page is reclaimed, so the engine can unlink every entry pointing at it. */
+	void (*unlink)(void *ctx, struct spt_page *p);
+	void *ctx;
+	struct spt_pool_stats stats;
+};
+
+/* Set up a pool of @capacity pages over @pages (the caller's array). */
+void spt_pool_init(struct spt_pool *p, struct spt_page *pages, u32 capacity);
+
+/* The shadow page for (gfn, role), or NULL. A hit counts as a use (LRU). */
+struct spt_page *spt_lookup(struct spt_pool *p, u64 gfn, union spt_role role);
+
+/*
+ * A new shadow page for (gfn, role), with a zeroed table. When the pool is
+ * full, the least recently used unpinned page is reclaimed first. Returns
+ * NULL only if every page is pinned or no table page can be had.
+ */
+struct spt_page *spt_alloc(struct spt_pool *p, u64 gfn, union spt_role role);
+
+/* Give a page back (its table too). It must not be pinned. */
+void spt_free(struct spt_pool *p, struct spt_page *sp);
+
+#endif

@@ -1,72 +1,37 @@
 /* bzimage.c: validate a bzImage, choose where it runs, and build its zero page (pure logic). */
 #include "bzimage.h"
 #include "kstring.h"
-
-static u8 rd8(const u8 *p, u32 off)
-{
-	return p[off];
-}
-
-static u16 rd16(const u8 *p, u32 off)
-{
-	u16 v;
-	memcpy(&v, p + off, 2);
-	return v;
-}
-
-static u32 rd32(const u8 *p, u32 off)
-{
-	u32 v;
-	memcpy(&v, p + off, 4);
-	return v;
-}
-
-static u64 rd64(const u8 *p, u32 off)
-{
-	u64 v;
-	memcpy(&v, p + off, 8);
-	return v;
-}
-
-static void wr32(u8 *p, u32 off, u32 v)
-{
-	memcpy(p + off, &v, 4);
-}
-
-static void wr64(u8 *p, u32 off, u64 v)
-{
-	memcpy(p + off, &v, 8);
-}
+#include "unaligned.h"
 
 status_t bzimage_parse(const u8 *img, u64 len, struct bzimage *bz, struct diag_list *d)
 {
 	memset(bz, 0, sizeof(*bz));
-	if (len < BP_INIT_SIZE + 4 || rd16(img, BP_BOOT_FLAG) != BZ_BOOT_FLAG ||
-	    rd32(img, BP_HEADER) != BZ_HEADER_MAGIC) {
+	if (len < BP_INIT_SIZE + 4 || get_u16(img + BP_BOOT_FLAG) != BZ_BOOT_FLAG ||
+	    get_u32(img + BP_HEADER) != BZ_HEADER_MAGIC) {
 		diag_add(d, "not a Linux bzImage (no 0xAA55 boot flag and \"HdrS\" header in its %llu bytes)",
 			 (unsigned long long)len);
 		return ST_INVALID;
 	}
-	bz->version = rd16(img, BP_VERSION);
+	bz->version = get_u16(img + BP_VERSION);
 	if (bz->version < BZ_MIN_VERSION) {
 		diag_add(d, "boot protocol %u.%02u is too old: slatvisor needs 2.12 or later",
 			 bz->version >> 8, bz->version & 0xFF);
 		return ST_UNSUPPORTED;
 	}
-	bz->xloadflags = rd16(img, BP_XLOADFLAGS);
-	if (!(bz->xloadflags & XLF_KERNEL_64) || !(rd8(img, BP_LOADFLAGS) & LOADFLAGS_LOADED_HIGH)) {
+	bz->xloadflags = get_u16(img + BP_XLOADFLAGS);
+	if (!(bz->xloadflags & XLF_KERNEL_64) || !(img[BP_LOADFLAGS] & LOADFLAGS_LOADED_HIGH)) {
 		diag_add(d, "the kernel has no 64-bit entry point (XLF_KERNEL_64): build it for x86-64");
 		return ST_UNSUPPORTED;
 	}
-	bz->setup_sects = rd8(img, BP_SETUP_SECTS) ? rd8(img, BP_SETUP_SECTS) : 4;
-	bz->relocatable = rd8(img, BP_RELOCATABLE_KERNEL);
-	bz->alignment = rd32(img, BP_KERNEL_ALIGNMENT);
-	bz->pref_address = rd64(img, BP_PREF_ADDRESS);
-	bz->init_size = rd32(img, BP_INIT_SIZE);
-	bz->cmdline_max = rd32(img, BP_CMDLINE_SIZE);
-	bz->initrd_addr_max = rd32(img, BP_INITRD_ADDR_MAX);
+	bz->setup_sects = img[BP_SETUP_SECTS] ? img[BP_SETUP_SECTS] : 4;
+	bz->relocatable = img[BP_RELOCATABLE_KERNEL];
+	bz->alignment = get_u32(img + BP_KERNEL_ALIGNMENT);
+	bz->pref_address = get_u64(img + BP_PREF_ADDRESS);
+	bz->init_size = get_u32(img + BP_INIT_SIZE);
+	bz->cmdline_max = get_u32(img + BP_CMDLINE_SIZE);
+	bz->initrd_addr_max = get_u32(img + BP_INITRD_ADDR_MAX);
 	bz->payload_offset = (u64)(bz->setup_sects + 1) * 512;
-	bz->payload_size = (u64)rd32(img, BP_SYSSIZE) * 16;
+	bz->payload_size = (u64)get_u32(img + BP_SYSSIZE) * 16;
 	if (bz->alignment < PAGE_SIZE || (bz->alignment & (bz->alignment - 1)))
 		bz->alignment = 2 * MiB; /* a nonsense alignment: use the common one */
 	if (bz->payload_offset + bz->payload_size > len || !bz->payload_size) {
@@ -123,19 +88,19 @@ void bzimage_build_zero_page(u8 *zp, const u8 *img, const struct linux_boot_args
 {
 	memset(zp, 0, BP_SIZE);
 	/* The setup header runs from 0x1F1 to the end given by the jump at 0x200. */
-	u32 hdr_end = 0x202 + rd8(img, BP_JUMP + 1);
+	u32 hdr_end = 0x202 + img[BP_JUMP + 1];
 	if (hdr_end > BP_E820_TABLE)
 		hdr_end = BP_E820_TABLE;
 	memcpy(zp + BP_SETUP_HEADER, img + BP_SETUP_HEADER, hdr_end - BP_SETUP_HEADER);
 
 	zp[BP_TYPE_OF_LOADER] = BZ_LOADER_UNDEFINED;
-	wr32(zp, BP_CMD_LINE_PTR, (u32)a->cmdline_addr);
-	wr32(zp, BP_EXT_CMD_LINE_PTR, (u32)(a->cmdline_addr >> 32));
-	wr32(zp, BP_RAMDISK_IMAGE, (u32)a->initrd_addr);
-	wr32(zp, BP_EXT_RAMDISK_IMAGE, (u32)(a->initrd_addr >> 32));
-	wr32(zp, BP_RAMDISK_SIZE, (u32)a->initrd_size);
-	wr32(zp, BP_EXT_RAMDISK_SIZE, (u32)(a->initrd_size >> 32));
-	wr64(zp, BP_ACPI_RSDP_ADDR, a->rsdp_addr);
+	put_u32(zp + BP_CMD_LINE_PTR, (u32)a->cmdline_addr);
+	put_u32(zp + BP_EXT_CMD_LINE_PTR, (u32)(a->cmdline_addr >> 32));
+	put_u32(zp + BP_RAMDISK_IMAGE, (u32)a->initrd_addr);
+	put_u32(zp + BP_EXT_RAMDISK_IMAGE, (u32)(a->initrd_addr >> 32));
+	put_u32(zp + BP_RAMDISK_SIZE, (u32)a->initrd_size);
+	put_u32(zp + BP_EXT_RAMDISK_SIZE, (u32)(a->initrd_size >> 32));
+	put_u64(zp + BP_ACPI_RSDP_ADDR, a->rsdp_addr);
 	unsigned n = MIN(a->ne820, BP_E820_MAX);
 	zp[BP_E820_ENTRIES] = (u8)n;
 	memcpy(zp + BP_E820_TABLE, a->e820, n * sizeof(struct e820_entry));

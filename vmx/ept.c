@@ -115,8 +115,8 @@ static enum exit_action redirect_hidden(struct vcpu *v, u64 gpa, u64 q)
 	spin_lock(&lock);
 	if (!scratch_2m)
 		scratch_2m = palloc_aligned(512, 2 * MiB, PALLOC_ANYWHERE); /* zeroed */
-	bool whole = ept_hidden_find(&hidden, ALIGN_DOWN(gpa, 2 * MiB)) &&
-		     ept_hidden_find(&hidden, ALIGN_DOWN(gpa, 2 * MiB) + 2 * MiB - 1);
+	/* The same test the map was built with: a 2 MiB region hidden whole was left unmapped whole. */
+	bool whole = ept_hidden_overlap(&hidden, ALIGN_DOWN(gpa, 2 * MiB), 2 * MiB) == 2;
 	int level = whole ? 2 : 1;
 	int got;
 	u64 *e = scratch_2m ? pt_walk(&ops, root, gpa, level, true, &got) : NULL;

@@ -41,6 +41,9 @@ struct ept_map_stats {
 status_t ept_map_identity(struct pt_ops *ops, u64 root, const struct mtrr_state *m, u64 top,
 			  const struct ept_hidden *hidden, struct ept_map_stats *st);
 
+/* 0: no hidden byte in [base, base+size); 2: all of it hidden by one range; 1: some. */
+int ept_hidden_overlap(const struct ept_hidden *h, u64 base, u64 size);
+
 /* Which hidden range holds @gpa, or NULL. */
 const struct phys_range *ept_hidden_find(const struct ept_hidden *h, u64 gpa);
 

@@ -9,8 +9,7 @@ const struct phys_range *ept_hidden_find(const struct ept_hidden *h, u64 gpa)
 	return NULL;
 }
 
-/* 0: no hidden byte in [base, base+size); 2: all hidden by one range; 1: some. */
-static int hidden_overlap(const struct ept_hidden *h, u64 base, u64 size)
+int ept_hidden_overlap(const struct ept_hidden *h, u64 base, u64 size)
 {
 	int result = 0;
 	for (unsigned i = 0; i < h->n; i++) {
@@ -35,7 +34,7 @@ static status_t map_region(struct pt_ops *ops, u64 root, const struct mtrr_state
 			   int level, const struct ept_hidden *h, struct ept_map_stats *st)
 {
 	u64 size = pt_level_size(level);
-	int ov = hidden_overlap(h, base, size);
+	int ov = ept_hidden_overlap(h, base, size);
 	if (ov == 2)
 		return ST_OK;
 	u8 type;

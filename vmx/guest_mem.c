@@ -8,6 +8,7 @@
 #include "../kernel/kstring.h"
 #include "../mm/paging.h"
 #include "../mm/pt.h"
+#include "../shadow/guest_walk.h"
 
 /* The guest's tables are guest memory: refuse anything slatvisor hides from it. */
 static u64 *guest_table(void *ctx, u64 phys)
@@ -19,24 +20,37 @@ static u64 *guest_table(void *ctx, u64 phys)
 static u64 no_alloc(void *ctx)
 {
 	(void)ctx;
-	return 0;
+	return 0; /* the guest's tables are read, never built */
 }
 
 static bool translate(u64 linear, u64 *phys)
 {
-	u64 cr0 = vcpu_guest_cr0();
-	if (!(cr0 & CR0_PG)) {
+	if (!(vcpu_guest_cr0() & CR0_PG)) {
 		*phys = linear;
 		return true;
 	}
 	/* 4-level paging only: what a 64-bit guest runs in whenever it sends IPIs. */
-	if (!(vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA))
+	u64 efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	if (!(efer & EFER_LMA))
 		return false;
+	static unsigned maxphyaddr;
+	static bool gbpages;
+	if (!maxphyaddr) {
+		maxphyaddr = cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
+		gbpages = cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PAGE1GB;
+	}
+	/*
+	 * A supervisor read with no SMAP/WP rules: slatvisor only needs where the
+	 * bytes the guest already executes or touches live, not whether it may.
+	 */
+	struct gw_paging pg = { .cr3 = vmcs_readnat(VMCS_GUEST_CR3), .nxe = efer & EFER_NXE,
+				.gbpages = gbpages, .maxphyaddr = maxphyaddr };
 	struct pt_ops ops = { PTE_P, PTE_PS, 0, 3, guest_table, no_alloc, NULL, { 0 } };
-	u64 leaf;
-	int level;
-	return pt_translate(&ops, vmcs_readnat(VMCS_GUEST_CR3) & PT_ADDR_MASK, linear, phys, &leaf,
-			    &level);
+	struct gw_result r;
+	if (!guest_walk(&ops, &pg, linear, 0, &r))
+		return false;
+	*phys = r.gpa;
+	return true;
 }
 
 bool guest_read_linear(u64 linear, void *buf, size_t len)

@@ -1,6 +1,7 @@
 /* acpi.c: find and validate the ACPI tables, and read the CPUs, IOAPICs and power registers. */
 #include "acpi.h"
 #include "../../kernel/kstring.h"
+#include "../../kernel/unaligned.h"
 
 #define BDA_EBDA_SEGMENT 0x40E /* BIOS data area word: EBDA segment */
 #define BIOS_ROM_START 0xE0000
@@ -125,20 +126,6 @@ static void add_cpu(struct acpi_info *info, u32 apic_id, u32 uid, u32 flags)
 	info->cpus[info->ncpus++] = (struct acpi_cpu){ apic_id, uid, true };
 }
 
-static u32 rd32(const u8 *p)
-{
-	u32 v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static u64 rd64(const u8 *p)
-{
-	u64 v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 static void parse_madt(const struct acpi_sdt_header *h, struct acpi_info *info, struct diag_list *d)
 {
 	const u8 *t = (const u8 *)h;
@@ -147,7 +134,7 @@ static void parse_madt(const struct acpi_sdt_header *h, struct acpi_info *info, 
 		return;
 	}
 	info->have_madt = true;
-	info->lapic_base = rd32(t + 36);
+	info->lapic_base = get_u32(t + 36);
 	for (u32 off = sizeof(*h) + 8; off + 2 <= h->length;) {
 		u8 type = t[off], len = t[off + 1];
 		if (len < 2 || off + len > h->length) {
@@ -158,20 +145,20 @@ static void parse_madt(const struct acpi_sdt_header *h, struct acpi_info *info, 
 		switch (type) {
 		case MADT_LOCAL_APIC:
 			if (len >= 8)
-				add_cpu(info, e[3], e[2], rd32(e + 4));
+				add_cpu(info, e[3], e[2], get_u32(e + 4));
 			break;
 		case MADT_LOCAL_X2APIC:
 			if (len >= 16)
-				add_cpu(info, rd32(e + 4), rd32(e + 12), rd32(e + 8));
+				add_cpu(info, get_u32(e + 4), get_u32(e + 12), get_u32(e + 8));
 			break;
 		case MADT_IO_APIC:
 			if (len >= 12 && info->nioapics < ACPI_MAX_IOAPICS)
 				info->ioapics[info->nioapics++] =
-					(struct acpi_ioapic){ e[2], rd32(e + 4), rd32(e + 8) };
+					(struct acpi_ioapic){ e[2], get_u32(e + 4), get_u32(e + 8) };
 			break;
 		case MADT_LOCAL_APIC_OVERRIDE:
 			if (len >= 12)
-				info->lapic_base = rd64(e + 4);
+				info->lapic_base = get_u64(e + 4);
 			break;
 		default:
 			break;
@@ -216,21 +203,21 @@ static void parse_fadt(const struct acpi_sdt_header *h, const struct acpi_mem *m
 		return;
 	}
 	info->have_fadt = true;
-	info->pm1a_cnt = (struct acpi_gas){ ACPI_GAS_IO, 16, 0, 2, rd32(t + FADT_PM1A_CNT_BLK) };
+	info->pm1a_cnt = (struct acpi_gas){ ACPI_GAS_IO, 16, 0, 2, get_u32(t + FADT_PM1A_CNT_BLK) };
 	if (h->length >= FADT_X_PM1A_CNT_BLK + sizeof(struct acpi_gas)) {
 		struct acpi_gas x;
 		memcpy(&x, t + FADT_X_PM1A_CNT_BLK, sizeof(x));
 		if (x.address)
 			info->pm1a_cnt = x;
 	}
-	if (h->length >= FADT_RESET_VALUE + 1 && (rd32(t + FADT_FLAGS) & FADT_FLAG_RESET_REG_SUP)) {
+	if (h->length >= FADT_RESET_VALUE + 1 && (get_u32(t + FADT_FLAGS) & FADT_FLAG_RESET_REG_SUP)) {
 		info->reset_supported = true;
 		memcpy(&info->reset_reg, t + FADT_RESET_REG, sizeof(info->reset_reg));
 		info->reset_value = t[FADT_RESET_VALUE];
 	}
-	u64 dsdt = rd32(t + FADT_DSDT);
-	if (h->length >= FADT_X_DSDT + 8 && rd64(t + FADT_X_DSDT))
-		dsdt = rd64(t + FADT_X_DSDT);
+	u64 dsdt = get_u32(t + FADT_DSDT);
+	if (h->length >= FADT_X_DSDT + 8 && get_u64(t + FADT_X_DSDT))
+		dsdt = get_u64(t + FADT_X_DSDT);
 	if (!dsdt)
 		return;
 	const struct acpi_sdt_header *ds = map_table(mem, dsdt, "DSDT", d);
@@ -247,7 +234,7 @@ static void walk_root(const struct acpi_sdt_header *root, unsigned entsz,
 	const u8 *p = (const u8 *)root + sizeof(*root);
 	unsigned n = (root->length - sizeof(*root)) / entsz;
 	for (unsigned i = 0; i < n; i++) {
-		u64 phys = entsz == 8 ? rd64(p + i * 8) : rd32(p + i * 4);
+		u64 phys = entsz == 8 ? get_u64(p + i * 8) : get_u32(p + i * 4);
 		if (!phys)
 			continue;
 		const struct acpi_sdt_header *h = map_table(mem, phys, NULL, d);

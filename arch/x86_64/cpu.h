@@ -80,13 +80,6 @@ DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
 
-static inline u64 read_rflags(void)
-{
-	u64 v;
-	__asm__ volatile("pushfq; popq %0" : "=r"(v));
-	return v;
-}
-
 static inline u64 xgetbv(u32 index)
 {
 	u32 lo, hi;

@@ -10,7 +10,8 @@ struct hv_options opts = {
 	.acpi_dump = 0,
 	.test_fault = TEST_FAULT_NONE,
 	.paging = PAGING_AUTO,
-	.hvmem_mb = 16,
+	.hvmem_mb = 32,
+	.shadow_pages = 2048,
 };
 
 const struct opt_desc option_table[] = {
@@ -29,7 +30,9 @@ const struct opt_desc option_table[] = {
 	{ "paging", OPT_CHOICE, "auto|ept|shadow", 0, 0, &opts.paging,
 	  "how guest memory is virtualized: EPT, or shadow page tables; auto picks EPT where the CPU has it" },
 	{ "hvmem", OPT_UINT, NULL, 4, 1024, &opts.hvmem_mb,
-	  "MiB of RAM slatvisor keeps for itself (page tables, VMX regions, stacks)" },
+	  "MiB of RAM slatvisor keeps for itself (page tables, shadow pages, VMX regions, stacks)" },
+	{ "shadow_pages", OPT_UINT, NULL, 64, 262144, &opts.shadow_pages,
+	  "shadow paging: the pool of shadow page-table pages (4 KiB each); when full, the least recently used are reclaimed" },
 	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud", 0, 0, &opts.test_fault,
 	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
 };

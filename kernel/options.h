@@ -18,6 +18,7 @@ struct hv_options {
 	u64 test_fault;     /* enum test_fault */
 	u64 paging;         /* enum paging_mode */
 	u64 hvmem_mb;       /* the hypervisor's own memory pool */
+	u64 shadow_pages;   /* the shadow page pool */
 };
 
 extern struct hv_options opts;

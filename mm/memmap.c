@@ -75,6 +75,15 @@ static bool is_ram_type(u32 type)
 	return type == MB2_MEM_AVAILABLE || type == MB2_MEM_ACPI_RECLAIMABLE || type == MB2_MEM_NVS;
 }
 
+u64 memmap_ram_top(const struct mem_region *map, unsigned n)
+{
+	u64 top = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (is_ram_type(map[i].type))
+			top = MAX(top, region_end(&map[i]));
+	return top;
+}
+
 unsigned memmap_spans(const struct mem_region *map, unsigned n, u64 top, struct mem_span *out,
 		      unsigned max)
 {

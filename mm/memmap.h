@@ -34,6 +34,8 @@ unsigned memmap_spans(const struct mem_region *map, unsigned n, u64 top, struct 
 
 /* The end of the highest entry of the map (of any type). */
 u64 memmap_top(const struct mem_region *map, unsigned n);
+/* The end of the highest RAM entry (usable, ACPI reclaimable or NVS). */
+u64 memmap_ram_top(const struct mem_region *map, unsigned n);
 
 /*
  * The guest's e820 map: the firmware map with every range in @reserve (at most

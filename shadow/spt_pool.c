@@ -7,9 +7,10 @@ static u32 idx(const struct spt_pool *p, const struct spt_page *sp)
 	return (u32)(sp - p->pages);
 }
 
-static u32 bucket_of(u64 gfn, union spt_role role)
+/* By frame alone: every role of one guest table is in one chain (write protection needs them all). */
+static u32 bucket_of(u64 gfn)
 {
-	u64 h = (gfn ^ ((u64)role.word << 40)) * 0x9E3779B97F4A7C15ULL;
+	u64 h = gfn * 0x9E3779B97F4A7C15ULL;
 	return (u32)(h >> 54) & (SPT_HASH_BUCKETS - 1);
 }
 
@@ -59,7 +60,7 @@ void spt_pool_init(struct spt_pool *p, struct spt_page *pages, u32 capacity)
 struct spt_page *spt_lookup(struct spt_pool *p, u64 gfn, union spt_role role)
 {
 	p->stats.lookups++;
-	for (u32 i = p->bucket[bucket_of(gfn, role)]; i != SPT_NONE; i = p->pages[i].hash_next) {
+	for (u32 i = p->bucket[bucket_of(gfn)]; i != SPT_NONE; i = p->pages[i].hash_next) {
 		struct spt_page *sp = &p->pages[i];
 		if (sp->gfn == gfn && sp->role.word == role.word) {
 			p->stats.hits++;
@@ -73,7 +74,7 @@ struct spt_page *spt_lookup(struct spt_pool *p, u64 gfn, union spt_role role)
 
 static void hash_remove(struct spt_pool *p, struct spt_page *sp)
 {
-	u32 *link = &p->bucket[bucket_of(sp->gfn, sp->role)];
+	u32 *link = &p->bucket[bucket_of(sp->gfn)];
 	u32 i = idx(p, sp);
 	while (*link != i)
 		link = &p->pages[*link].hash_next;
@@ -84,7 +85,7 @@ void spt_free(struct spt_pool *p, struct spt_page *sp)
 {
 	hash_remove(p, sp);
 	lru_unlink(p, sp);
-	if (p->table_free)
+	if (p->table_free && !p->table_base)
 		p->table_free(p->ctx, sp->table);
 	sp->in_use = false;
 	sp->hash_next = p->free_head;
@@ -114,20 +115,46 @@ struct spt_page *spt_alloc(struct spt_pool *p, u64 gfn, union spt_role role)
 		p->stats.exhausted++;
 		return NULL;
 	}
-	u64 table = p->table_alloc ? p->table_alloc(p->ctx) : 0;
+	u32 i = p->free_head;
+	u64 table = p->table_base ? p->table_base + (u64)i * PAGE_SIZE
+				  : p->table_alloc ? p->table_alloc(p->ctx) : 0;
 	if (!table) {
 		p->stats.exhausted++;
 		return NULL;
 	}
-	u32 i = p->free_head;
 	struct spt_page *sp = &p->pages[i];
 	p->free_head = sp->hash_next;
-	*sp = (struct spt_page){ gfn, role, table, SPT_NONE, SPT_NONE, SPT_NONE, 0, true, false };
-	u32 b = bucket_of(gfn, role);
+	*sp = (struct spt_page){ gfn, role, table, SPT_NONE, SPT_NONE, SPT_NONE, 0, true, false, false, SPT_NONE };
+	u32 b = bucket_of(gfn);
 	sp->hash_next = p->bucket[b];
 	p->bucket[b] = i;
 	lru_push_front(p, sp);
 	p->used++;
 	p->stats.allocs++;
 	return sp;
+}
+
+u32 spt_pick_victims(struct spt_pool *p, u32 *out, u32 n)
+{
+	u32 got = 0;
+	for (u32 i = p->lru_tail; i != SPT_NONE && got < n; i = p->pages[i].lru_prev) {
+		if (p->pages[i].pins || p->pages[i].dying)
+			continue;
+		p->pages[i].dying = true;
+		out[got++] = i;
+	}
+	return got;
+}
+
+u32 spt_chain(const struct spt_pool *p, u64 gfn)
+{
+	return p->bucket[bucket_of(gfn)];
+}
+
+void spt_touch(struct spt_pool *p, struct spt_page *sp)
+{
+	if (p->lru_head == idx(p, sp))
+		return;
+	lru_unlink(p, sp);
+	lru_push_front(p, sp);
 }

@@ -18,7 +18,10 @@ union spt_role {
 		u32 smep : 1;
 		u32 smap : 1;
 		u32 nxe : 1;
-		u32 reserved : 21;
+		/* direct pages: the large page's memory type (PWT, PCD, PAT) and global bit */
+		u32 memtype : 3;
+		u32 global : 1;
+		u32 reserved : 17;
 	};
 	u32 word;
 };
@@ -33,6 +36,8 @@ struct spt_page {
 	u32 pins;            /* roots in use or cached: never reclaimed while pinned */
 	bool in_use;
 	bool unsync;         /* the guest may have written the table since it was last synced */
+	bool dying;          /* picked for reclaim: entries pointing at it are being cut */
+	u32 unsync_next;     /* the engine's list of unsync pages; SPT_NONE ends it */
 };
 
 #define SPT_NONE 0xFFFFFFFFu
@@ -44,6 +49,11 @@ struct spt_pool_stats {
 
 struct spt_pool {
 	struct spt_page *pages; /* @capacity of them */
+	/*
+	 * Nonzero: page i's table is always table_base + i * 4 KiB, so the engine
+	 * finds the shadow page behind any table address by arithmetic.
+	 */
+	u64 table_base;
 	u32 capacity, used;
 	u32 free_head;
 	u32 lru_head, lru_tail; /* head = most recently used */
@@ -70,7 +80,25 @@ struct spt_page *spt_lookup(struct spt_pool *p, u64 gfn, union spt_role role);
  */
 struct spt_page *spt_alloc(struct spt_pool *p, u64 gfn, union spt_role role);
 
+/* Count a use of @sp (LRU) without a lookup. */
+void spt_touch(struct spt_pool *p, struct spt_page *sp);
+
 /* Give a page back (its table too). It must not be pinned. */
 void spt_free(struct spt_pool *p, struct spt_page *sp);
+
+/*
+ * Up to @n of the least recently used unpinned pages, marked dying, into
+ * @out (indices). The engine cuts every link to them, then frees them: one
+ * pass over the pool for a whole batch instead of one per page.
+ */
+u32 spt_pick_victims(struct spt_pool *p, u32 *out, u32 n);
+
+/* The first page in @gfn's hash chain; follow hash_next, comparing gfn. */
+u32 spt_chain(const struct spt_pool *p, u64 gfn);
+
+static inline u32 spt_index(const struct spt_pool *p, const struct spt_page *sp)
+{
+	return (u32)(sp - p->pages);
+}
 
 #endif

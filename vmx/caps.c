@@ -168,6 +168,7 @@ void vmx_read_caps(struct vmx_caps *c)
 	c->invept_all = (ev & EPT_CAP_INVEPT) && (ev & EPT_CAP_INVEPT_ALL_CONTEXTS);
 	c->invvpid_single = c->vpid && (ev & VPID_CAP_INVVPID_SINGLE_CONTEXT);
 	c->invvpid_all = c->vpid && (ev & VPID_CAP_INVVPID_ALL_CONTEXTS);
+	c->invvpid_single_retaining_globals = c->vpid && (ev & VPID_CAP_INVVPID_SINGLE_RETAINING_GLOBALS);
 	c->wait_for_sipi = c->msr[0x5] & VMX_MISC_ACTIVITY_WAIT_SIPI;
 }
 

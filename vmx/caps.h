@@ -14,7 +14,7 @@ struct vmx_caps {
 	u64 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
 	u32 revision;
 	bool ept, vpid, unrestricted_guest, ept_1g, ept_wb, ept_uc, invept_single, invept_all,
-		invvpid_single, invvpid_all, wait_for_sipi;
+		invvpid_single, invvpid_all, invvpid_single_retaining_globals, wait_for_sipi;
 };
 
 /*

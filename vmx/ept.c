@@ -21,6 +21,7 @@ static u64 scratch_2m;   /* what the guest sees instead of hypervisor memory, on
 static bool hidden_warned;
 static struct mem_span ram[MEMMAP_MAX_SPANS];
 static unsigned nram;
+static u64 guest_top;
 
 static u64 *ept_table(void *ctx, u64 phys)
 {
@@ -42,11 +43,16 @@ static struct pt_ops ops = {
 	.alloc_table = ept_alloc,
 };
 
-status_t ept_init(u64 top, const struct ept_hidden *h, const struct mem_region *map,
-		  unsigned nmap)
+void ept_describe(u64 top, const struct ept_hidden *h, const struct mem_region *map, unsigned nmap)
 {
 	hidden = *h;
+	guest_top = top;
 	nram = memmap_spans(map, nmap, top, ram, MEMMAP_MAX_SPANS);
+}
+
+status_t ept_init(void)
+{
+	u64 top = guest_top;
 	ops.max_leaf_level = vmx.caps.ept_1g ? 3 : 2;
 	struct mtrr_state mtrr;
 	mtrr_read(&mtrr);
@@ -95,14 +101,19 @@ status_t ept_set_page_access(u64 gpa, u64 rwx)
 	return e ? ST_OK : ST_NO_MEMORY;
 }
 
-bool ept_guest_may_access(u64 gpa)
+enum gpa_kind ept_gpa_kind(u64 gpa)
 {
 	if (ept_hidden_find(&hidden, gpa))
-		return false;
+		return GPA_HIDDEN;
 	for (unsigned i = 0; i < nram; i++)
 		if (gpa >= ram[i].base && gpa < ram[i].end)
-			return ram[i].ram;
-	return false;
+			return ram[i].ram ? GPA_RAM : GPA_MMIO;
+	return gpa < guest_top ? GPA_MMIO : GPA_NONE;
+}
+
+bool ept_guest_may_access(u64 gpa)
+{
+	return ept_gpa_kind(gpa) == GPA_RAM;
 }
 
 /*

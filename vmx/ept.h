@@ -6,6 +6,7 @@
 #include "../mm/mtrr.h"
 #include "../mm/pmm.h"
 #include "../mm/pt.h"
+#include "../shadow/mmu.h"
 
 /* SDM Vol. 3C, 30.3.2, tables 30-1 to 30-6: EPT paging-structure entry bits. */
 #define EPT_READ BIT(0)
@@ -48,11 +49,19 @@ int ept_hidden_overlap(const struct ept_hidden *h, u64 base, u64 size);
 const struct phys_range *ept_hidden_find(const struct ept_hidden *h, u64 gpa);
 
 /*
- * Kernel side (ept.c). Build the one EPT hierarchy all vCPUs share, covering
- * [0, top) minus @hidden; sets vmx.eptp. Logs its paging-structure pages by level.
+ * Kernel side (ept.c). What the guest-physical space [0, top) holds: RAM
+ * and MMIO from the firmware's map, and @hidden, slatvisor's own memory.
+ * Shadow paging and the EPT both follow it.
  */
-status_t ept_init(u64 top, const struct ept_hidden *hidden, const struct mem_region *map,
+void ept_describe(u64 top, const struct ept_hidden *hidden, const struct mem_region *map,
 		  unsigned nmap);
+/* What @gpa is: guest RAM, MMIO (or a hole below top), hypervisor memory, or nothing. */
+enum gpa_kind ept_gpa_kind(u64 gpa);
+/*
+ * Build the one EPT hierarchy all vCPUs share, covering [0, top) minus the
+ * hidden ranges; sets vmx.eptp. Logs its paging-structure pages by level.
+ */
+status_t ept_init(void);
 /* Invalidate EPT-derived translations on this CPU after the map changed. */
 void ept_invalidate(void);
 /* Change the permissions of the one 4 KiB guest page at @gpa (splitting larger pages). */

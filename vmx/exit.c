@@ -5,6 +5,7 @@
 #include "vmx.h"
 #include "launch.h"
 #include "power.h"
+#include "shadow.h"
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/idt.h"
 #include "../arch/x86_64/lapic.h"
@@ -44,17 +45,20 @@ static void dump_guest(struct vcpu *v)
 
 /* ---- handlers that need no file of their own ---- */
 
-static enum exit_action handle_nmi(struct vcpu *v, const struct exit_info *x)
+static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
 	u32 info = vmcs_read32(VMCS_EXIT_INTERRUPTION_INFO);
+	if (INTR_INFO_TYPE(info) == INTR_TYPE_HW_EXCEPTION && (info & 0xFF) == VEC_PF)
+		return handle_page_fault(v); /* intercepted only with shadow paging */
 	if (INTR_INFO_TYPE(info) != INTR_TYPE_NMI) {
 		guest_stop(v, STOP_HALT, "guest: unexpected exception exit (info 0x%x) on vcpu%u", info,
 			   v->index);
 		return EXIT_STOP;
 	}
-	/* Not a stop request (that is checked before every entry): the NMI was the guest's. */
-	v->nmi_pending = true;
+	/* Not a stop request (that is checked before every entry): a shootdown, or the guest's NMI. */
+	if (!shadow_nmi_is_kick(v))
+		v->nmi_pending = true;
 	return EXIT_RESUME;
 }
 
@@ -126,7 +130,7 @@ static enum exit_action handle_unexpected(struct vcpu *v, const struct exit_info
 }
 
 static const exit_handler handlers[EXIT_REASON_COUNT] = {
-	[EXIT_EXCEPTION_OR_NMI] = handle_nmi,
+	[EXIT_EXCEPTION_OR_NMI] = handle_exception_or_nmi,
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_INIT] = handle_init,
 	[EXIT_SIPI] = handle_sipi,
@@ -146,6 +150,8 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_INVVPID] = handle_vmx_instruction,
 	[EXIT_VMFUNC] = handle_vmx_instruction,
 	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_INVLPG] = handle_invlpg,
+	[EXIT_INVPCID] = handle_invpcid,
 	[EXIT_IO_INSTRUCTION] = handle_io,
 	[EXIT_RDMSR] = handle_rdmsr,
 	[EXIT_WRMSR] = handle_wrmsr,
@@ -184,7 +190,7 @@ bool guest_stopping(void)
 static bool nmi_in_root(void)
 {
 	struct vcpu *v = this_cpu()->vcpu;
-	if (!stop_requested && v)
+	if (!stop_requested && v && !shadow_nmi_is_kick(v))
 		v->nmi_pending = true;
 	return stop_requested || v;
 }
@@ -282,6 +288,7 @@ void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
 		}
 	}
 	print_stats("all vcpus", &sum);
+	shadow_print_stats();
 	launch_check_image();
 	power_finish(then);
 	park(v);
@@ -358,6 +365,8 @@ void vmx_handle_exit(struct vcpu *v)
 		reinject_vectoring();
 	if (v->nmi_pending)
 		inject_pending_nmi(v);
+	if (vmx.shadow)
+		shadow_before_entry(v);
 	if (x.reason < EXIT_REASON_COUNT)
 		v->stats.cycles[x.reason] += rdtsc() - start;
 }

@@ -2,6 +2,7 @@
 #include "exit.h"
 #include "vmcs.h"
 #include "vmx.h"
+#include "shadow.h"
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/idt.h"
 #include "../arch/x86_64/msr.h"
@@ -32,25 +33,29 @@ static enum exit_action guest_write_cr0(struct vcpu *v, u64 val)
 	 * leave IA-32e mode (SDM Vol. 3A, 10.8.5). The VM entry must see the same.
 	 */
 	u64 old = vcpu_guest_cr0();
-	u64 efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
-	if ((old ^ val) & CR0_PG && (efer & EFER_LME)) {
-		if ((val & CR0_PG) && !(vcpu_guest_cr4() & CR4_PAE))
+	u64 efer = vcpu_efer(v);
+	bool paging_on = !(old & CR0_PG) && (val & CR0_PG), paging_off = (old & CR0_PG) && !(val & CR0_PG);
+	if ((paging_on || paging_off) && (efer & EFER_LME)) {
+		if (paging_on && !(vcpu_guest_cr4() & CR4_PAE))
 			return gp(v);
-		if (!(val & CR0_PG) && (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
+		if (paging_off && (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
 			return gp(v); /* leaving paging from 64-bit code */
-		u32 entry = vmcs_read32(VMCS_ENTRY_CONTROLS);
-		if (val & CR0_PG) {
-			efer |= EFER_LMA;
-			entry |= ENTRY_IA32E_MODE_GUEST;
-		} else {
-			efer &= ~EFER_LMA;
-			entry &= ~(u32)ENTRY_IA32E_MODE_GUEST;
-		}
-		vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
-		vmcs_write32(VMCS_ENTRY_CONTROLS, entry);
+		vcpu_set_efer(v, paging_on ? efer | EFER_LMA : efer & ~(u64)EFER_LMA);
 	}
-	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
-	vmcs_writenat(VMCS_GUEST_CR0, (val | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	if (vmx.shadow && paging_on && !(efer & EFER_LME)) {
+		guest_stop(v, STOP_HALT, "shadow: vcpu%u turned on 32-bit paging; shadow paging covers 4-level (IA-32e) paging only; the guest is stopped",
+			   v->index);
+		return EXIT_STOP;
+	}
+	vcpu_load_cr0(v, val);
+	if (vmx.shadow) {
+		if (paging_on && !shadow_paging_on(v))
+			return EXIT_STOP;
+		if (paging_off)
+			shadow_paging_off(v);
+		if (!paging_on && ((old ^ val) & CR0_WP))
+			shadow_paging_rules_changed(v, false);
+	}
 	vcpu_skip_instruction(v);
 	return EXIT_RESUME;
 }
@@ -60,8 +65,19 @@ static enum exit_action guest_write_cr4(struct vcpu *v, u64 val)
 	/* VMXE is hidden from the guest, and reserved bits fault as on hardware. */
 	if ((val & CR4_VMXE) || (val & ~vmx.cr4_fixed1))
 		return gp(v);
-	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
-	vmcs_writenat(VMCS_GUEST_CR4, (val | vmx.cr4_fixed0) & vmx.cr4_fixed1);
+	u64 old = vcpu_guest_cr4();
+	bool long_mode = vcpu_efer(v) & EFER_LMA;
+	/* The MOV to CR4 reference: PAE stays on in IA-32e mode; PCIDE needs it and a CR3 with PCID 0. */
+	if (long_mode && !(val & CR4_PAE))
+		return gp(v);
+	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && (!long_mode || (vcpu_guest_cr3(v) & 0xFFF)))
+		return gp(v);
+	if (vmx.shadow && (val & CR4_LA57))
+		return gp(v); /* 5-level paging is not shadowed (and CPUID does not offer it then) */
+	vcpu_load_cr4(v, val);
+	/* SDM Vol. 3A, 4.10.4.1: changing PGE, PCIDE or SMEP flushes the TLB; SMAP changes what is allowed. */
+	if ((old ^ val) & (CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP))
+		shadow_paging_rules_changed(v, true);
 	vcpu_skip_instruction(v);
 	return EXIT_RESUME;
 }
@@ -76,10 +92,20 @@ enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 		u64 val = vcpu_gpr(v, CRQ_GPR(q));
 		if (cr == 0)
 			return guest_write_cr0(v, val);
+		if (cr == 3)
+			return shadow_write_cr3(v, val);
 		if (cr == 4)
 			return guest_write_cr4(v, val);
 		break;
 	}
+	case CR_MOV_FROM:
+		if (cr == 3) {
+			/* The guest's own CR3, never the shadow root the CPU runs on. */
+			vcpu_set_gpr(v, CRQ_GPR(q), vcpu_guest_cr3(v));
+			vcpu_skip_instruction(v);
+			return EXIT_RESUME;
+		}
+		break;
 	case CR_LMSW: {
 		/* LMSW writes CR0 bits 3:0 but cannot clear PE. */
 		u64 old = vcpu_guest_cr0();

@@ -3,7 +3,9 @@
 #include "controls.h"
 #include "vmx.h"
 #include "apic_start.h"
+#include "shadow.h"
 #include "../arch/x86_64/lapic.h"
+#include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/idt.h"
 #include "../arch/x86_64/msr.h"
 
@@ -16,6 +18,14 @@ enum exit_action handle_rdmsr(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
 	u32 msr = (u32)v->regs.gpr[GPR_RCX];
+	if (msr == MSR_IA32_EFER) {
+		/* Trapped when slatvisor keeps the guest's EFER (shadow paging, MSR-load lists). */
+		u64 efer = vcpu_efer(v);
+		v->regs.gpr[GPR_RAX] = (u32)efer;
+		v->regs.gpr[GPR_RDX] = efer >> 32;
+		vcpu_skip_instruction(v);
+		return EXIT_RESUME;
+	}
 	if (msr != MSR_IA32_FEATURE_CONTROL) {
 		/* The IA32_VMX_* MSRs, and MSRs no CPU has: as on a CPU without VMX. */
 		vcpu_inject_exception(v, VEC_GP, true, 0);
@@ -24,6 +34,27 @@ enum exit_action handle_rdmsr(struct vcpu *v, const struct exit_info *x)
 	/* Locked, with VMX off: what a guest should believe about this CPU. */
 	v->regs.gpr[GPR_RAX] = (u32)FEATURE_CONTROL_LOCK;
 	v->regs.gpr[GPR_RDX] = 0;
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+/* The bits a guest may set; LMA is the CPU's (SDM Vol. 3A, 2.2.1 and 10.8.5). */
+#define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
+
+static enum exit_action write_efer(struct vcpu *v, u64 value)
+{
+	u64 old = vcpu_efer(v);
+	bool paging = vcpu_guest_cr0() & CR0_PG;
+	bool nx = cpuid_max_ext() >= 0x80000001 && (cpuid(0x80000001, 0).edx & CPUID80000001_EDX_NX);
+	u64 allowed = EFER_SCE | EFER_LME | EFER_LMA | (nx ? EFER_NXE : 0);
+	/* #GP: reserved bits, or LME changed while paging is on. LMA written is ignored. */
+	if ((value & ~allowed) || (paging && ((value ^ old) & EFER_LME))) {
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	vcpu_set_efer(v, (value & EFER_WRITABLE) | (old & EFER_LMA));
+	if ((value ^ old) & EFER_NXE)
+		shadow_paging_rules_changed(v, false); /* XD bits now mean something else */
 	vcpu_skip_instruction(v);
 	return EXIT_RESUME;
 }
@@ -40,6 +71,8 @@ enum exit_action handle_wrmsr(struct vcpu *v, const struct exit_info *x)
 		vcpu_skip_instruction(v);
 		return EXIT_RESUME;
 	}
+	if (msr == MSR_IA32_EFER)
+		return write_efer(v, value);
 	/* IA32_FEATURE_CONTROL is locked and the VMX MSRs are read-only: #GP for every write here. */
 	vcpu_inject_exception(v, VEC_GP, true, 0);
 	return EXIT_RESUME;

@@ -3,6 +3,8 @@
 #include "ept.h"
 #include "vmcs.h"
 #include "vmx.h"
+#include "shadow.h"
+#include "../arch/x86_64/percpu.h"
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/msr.h"
 #include "../kernel/kstring.h"
@@ -30,7 +32,8 @@ static bool translate(u64 linear, u64 *phys)
 		return true;
 	}
 	/* 4-level paging only: what a 64-bit guest runs in whenever it sends IPIs. */
-	u64 efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	struct vcpu *v = this_cpu()->vcpu;
+	u64 efer = vcpu_efer(v);
 	if (!(efer & EFER_LMA))
 		return false;
 	static unsigned maxphyaddr;
@@ -43,7 +46,7 @@ static bool translate(u64 linear, u64 *phys)
 	 * A supervisor read with no SMAP/WP rules: slatvisor only needs where the
 	 * bytes the guest already executes or touches live, not whether it may.
 	 */
-	struct gw_paging pg = { .cr3 = vmcs_readnat(VMCS_GUEST_CR3), .nxe = efer & EFER_NXE,
+	struct gw_paging pg = { .cr3 = vcpu_guest_cr3(v), .nxe = efer & EFER_NXE,
 				.gbpages = gbpages, .maxphyaddr = maxphyaddr };
 	struct pt_ops ops = { PTE_P, PTE_PS, 0, 3, guest_table, no_alloc, NULL, { 0 } };
 	struct gw_result r;

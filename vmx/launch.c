@@ -4,6 +4,7 @@
 #include "apic_start.h"
 #include "exit.h"
 #include "power.h"
+#include "shadow.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
@@ -65,7 +66,8 @@ static void ap_start_vcpu(void *arg)
 	}
 	vmcs_init(v);
 	vmcs_guest_init_state();
-	ept_invalidate();
+	if (vmx.eptp)
+		ept_invalidate();
 	if (apic_trapped)
 		apic_start_wait_and_launch(v); /* wait here for the guest's SIPI */
 	else
@@ -106,13 +108,6 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 	}
 	if (vmx_global_init() != ST_OK)
 		halt("vmx: out of hypervisor memory for VMX");
-	if (!vmx.use_ept) {
-		if (opts.paging == PAGING_SHADOW && vmx.caps.ept)
-			pr_warn("vmx: paging=shadow: the shadow page table engine is not available yet");
-		else
-			pr_err("vmx: this CPU has no usable EPT, and the shadow page table engine is not available yet");
-		halt("vmx: no guest can run");
-	}
 
 	/* What the guest must never reach: the hypervisor image and its memory pool. */
 	struct ept_hidden hidden = { .n = 2 };
@@ -120,8 +115,18 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 					   ALIGN_UP((u64)(uintptr_t)_kernel_end, 2 * MiB) };
 	hidden.r[1] = palloc_pool();
 	u64 top = ALIGN_UP(MAX(memmap_top(bi->mmap, bi->nmmap), 4 * GiB), GiB);
-	if (ept_init(top, &hidden, bi->mmap, bi->nmmap) != ST_OK)
+	ept_describe(top, &hidden, bi->mmap, bi->nmmap);
+	/* With shadow paging the EPT still serves paging-off code where unrestricted guest needs it. */
+	if ((vmx.use_ept || vmx.unrestricted) && ept_init() != ST_OK)
 		halt("ept: out of hypervisor memory for the EPT");
+	if (vmx.shadow) {
+		if (opts.paging == PAGING_SHADOW)
+			pr_info("vmx: paging=shadow: guest paging runs on shadow page tables");
+		else
+			pr_info("vmx: this CPU has no usable EPT: guest paging runs on shadow page tables");
+		if (shadow_setup(ALIGN_UP(memmap_ram_top(bi->mmap, bi->nmmap), PAGE_SIZE)) != ST_OK)
+			halt("shadow: the guest cannot run");
+	}
 	power_init(acpi);
 	exit_init();
 
@@ -156,7 +161,10 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 	vmcs_init(v);
 	vmcs_guest_long_mode(&entry);
 	v->regs.gpr[GPR_RSI] = entry.rsi;
-	ept_invalidate();
+	if (vmx.shadow && !shadow_paging_on(v))
+		halt("shadow: the guest cannot start");
+	if (vmx.eptp)
+		ept_invalidate();
 	image_sum = readonly_checksum();
 	pr_info("vmx: launching the guest on vcpu0 at 0x%llx", (unsigned long long)entry.rip);
 	vcpu_launch(v);

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include "exit_reasons.h"
 #include "../kernel/types.h"
+#include "../shadow/mmu.h"
 
 /*
  * Guest general registers in the order of their encoding (SDM Vol. 2, table 2-2),
@@ -70,6 +71,20 @@ struct vcpu {
 	volatile bool init_received, sipi_posted;
 	volatile bool nmi_pending; /* an NMI for the guest that reached slatvisor in root mode */
 	u8 sipi_vector;
+
+	/* Shadow paging (vmx/shadow.c). */
+	bool shadow_on;          /* guest paging runs on shadow tables (else on the EPT, paging off) */
+	struct shadow_vcpu sv;
+	u64 guest_efer;          /* the guest's EFER where slatvisor keeps it (shadow mode) */
+	u64 msr_lists;           /* VM-entry/exit MSR-load lists, for CPUs without the EFER controls */
+	bool cr2_due;            /* a #PF is injected: load the guest's CR2 before entry */
+	u64 cr2;
+	u64 pf_last_rip, pf_last_va;
+	u32 pf_repeat;           /* the same fault fixed again and again means a bug: stop */
+	/* TLB shootdown: another vCPU changed write protection or freed shadow tables. */
+	volatile u32 kick_req, kick_ack;
+	volatile u32 kick_nmis;  /* NMIs sent for shootdowns and not yet seen: not the guest's */
+	volatile bool kick_flush;
 };
 
 /* The VM-entry stubs in vmx/entry.asm. They return only if the VM entry fails. */

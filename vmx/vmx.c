@@ -64,8 +64,10 @@ status_t vmx_global_init(void)
 
 	bool want_ept = opts.paging != PAGING_SHADOW;
 	vmx.use_ept = c->ept && want_ept && c->ept_wb;
+	vmx.shadow = !vmx.use_ept;
 	vmx.use_vpid = c->vpid && c->invvpid_single;
-	vmx.unrestricted = vmx.use_ept && c->unrestricted_guest && c->wait_for_sipi;
+	/* Shadow paging on a CPU with EPT still runs paging-off code (AP start-up) this way. */
+	vmx.unrestricted = c->ept && c->ept_wb && c->unrestricted_guest && c->wait_for_sipi;
 
 	/*
 	 * The guest owns its interrupts: no external-interrupt exiting, no HLT
@@ -73,16 +75,18 @@ status_t vmx_global_init(void)
 	 * re-injected.
 	 */
 	vmx.pin = adjust("pin-based", c->pin_ctls, PIN_NMI_EXITING, PIN_NMI_EXITING);
+	/* Shadow paging: every CR3 load and store, and every INVLPG (and INVPCID), is slatvisor's. */
+	u32 paging = vmx.shadow ? PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING : 0;
 	vmx.proc = adjust("processor-based", c->proc_ctls,
-			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
-			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS);
+			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY | paging,
+			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | paging);
 	u32 want2 = PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES |
 		    PROC2_ENABLE_USER_WAIT_PAUSE;
 	if (vmx.use_ept)
 		want2 |= PROC2_ENABLE_EPT;
 	if (vmx.use_vpid)
 		want2 |= PROC2_ENABLE_VPID;
-	if (vmx.unrestricted)
+	if (vmx.unrestricted && vmx.use_ept)
 		want2 |= PROC2_UNRESTRICTED_GUEST;
 	u32 missing2 = 0;
 	vmx.proc2 = (vmx.proc & PROC_ACTIVATE_SECONDARY) ? vmx_adjust_controls(c->proc2_ctls, want2, &missing2) : 0;
@@ -94,10 +98,23 @@ status_t vmx_global_init(void)
 	vmx.exit = adjust("VM-exit", c->exit_ctls,
 			  EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER |
 				  EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_DEBUG_CONTROLS,
-			  EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER);
+			  EXIT_HOST_ADDRESS_SPACE_SIZE);
 	vmx.entry = adjust("VM-entry", c->entry_ctls,
-			   ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS,
-			   ENTRY_LOAD_IA32_EFER);
+			   ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_DEBUG_CONTROLS, 0);
+	/*
+	 * CPUs of the Core 2 era cannot switch EFER in VM entry and exit
+	 * controls: the VM-entry and VM-exit MSR-load lists do it (SDM Vol. 3C,
+	 * 26.4 and 27.6), and slatvisor keeps the guest's value, trapping its
+	 * EFER accesses, since no exit saves it.
+	 */
+	vmx.efer_by_list = !(vmx.entry & ENTRY_LOAD_IA32_EFER) || !(vmx.exit & EXIT_LOAD_IA32_EFER) ||
+			   !(vmx.exit & EXIT_SAVE_IA32_EFER);
+	if (vmx.efer_by_list) {
+		vmx.entry &= ~(u32)ENTRY_LOAD_IA32_EFER;
+		vmx.exit &= ~(u32)(EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_EFER);
+	}
+	/* Shadow paging follows EFER.NXE (the XD bit) and EFER.LME, so it keeps EFER too. */
+	vmx.trap_efer = vmx.shadow || vmx.efer_by_list;
 
 	vmx.cr0_fixed0 = c->msr[MSR_IA32_VMX_CR0_FIXED0 - MSR_IA32_VMX_FIRST];
 	vmx.cr0_fixed1 = c->msr[MSR_IA32_VMX_CR0_FIXED1 - MSR_IA32_VMX_FIRST];
@@ -108,6 +125,17 @@ status_t vmx_global_init(void)
 	/* Bits the guest cannot freely own: fixed ones (NE, VMXE) and reserved ones. */
 	vmx.cr0_mask = (vmx.cr0_fixed0 | ~vmx.cr0_fixed1) & 0xFFFFFFFFULL;
 	vmx.cr4_mask = vmx.cr4_fixed0 | ~vmx.cr4_fixed1;
+	if (vmx.shadow) {
+		/* The bits that decide how the guest's page tables read: shadow paging must see each change. */
+		vmx.cr0_mask |= CR0_PE | CR0_PG | CR0_WP;
+		/*
+		 * CD and NW too: the guest must read back exactly what it wrote
+		 * (Core 2 era VT-x, as Bochs models it, returns NW set after the
+		 * guest set CD alone, and Linux's next MOV to CR0 then faults).
+		 */
+		vmx.cr0_mask |= CR0_CD | CR0_NW;
+		vmx.cr4_mask |= CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_LA57;
+	}
 
 	vmx.msr_bitmap = palloc(1, PALLOC_ANYWHERE);
 	vmx.io_bitmap_a = palloc(1, PALLOC_ANYWHERE);
@@ -118,10 +146,14 @@ status_t vmx_global_init(void)
 	trap_msr(MSR_IA32_FEATURE_CONTROL);
 	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
 		trap_msr(m);
+	if (vmx.trap_efer)
+		trap_msr(MSR_IA32_EFER);
 
-	pr_info("vmx: EPT %s, VPID %s, unrestricted guest %s; controls pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x",
+	pr_info("vmx: EPT %s, VPID %s, unrestricted guest %s%s; controls pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x",
 		vmx.use_ept ? "on" : "off", vmx.use_vpid ? "on" : "off",
-		vmx.unrestricted ? "on" : "off", vmx.pin, vmx.proc, vmx.proc2, vmx.exit, vmx.entry);
+		vmx.unrestricted ? (vmx.use_ept ? "on" : "on while guest paging is off") : "off",
+		vmx.efer_by_list ? ", EFER by MSR-load lists" : "", vmx.pin, vmx.proc, vmx.proc2,
+		vmx.exit, vmx.entry);
 	return ST_OK;
 }
 
@@ -163,6 +195,10 @@ struct vcpu *vmx_cpu_on(unsigned index)
 	v->vpid = (u16)(index + 1); /* VPID 0 is the host's */
 	v->vmxon_region = vmxon_region;
 	v->vmcs = vmcs;
+	if (vmx.efer_by_list && !(v->msr_lists = palloc(1, PALLOC_ANYWHERE))) {
+		pr_err("vmx: out of hypervisor memory for this CPU's MSR-load lists");
+		return NULL;
+	}
 	v->state = VCPU_OFF;
 	pc->vcpu = v;
 	return v;
@@ -189,7 +225,8 @@ static void host_state(struct vcpu *v)
 	vmcs_write32(VMCS_HOST_IA32_SYSENTER_CS, 0);
 	vmcs_writenat(VMCS_HOST_IA32_SYSENTER_ESP, 0);
 	vmcs_writenat(VMCS_HOST_IA32_SYSENTER_EIP, 0);
-	vmcs_write64(VMCS_HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	if (vmx.exit & EXIT_LOAD_IA32_EFER)
+		vmcs_write64(VMCS_HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
 	if (vmx.exit & EXIT_LOAD_IA32_PAT)
 		vmcs_write64(VMCS_HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
 	/*
@@ -221,14 +258,23 @@ void vmcs_init(struct vcpu *v)
 	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	if (v->msr_lists) {
+		vmcs_write64(VMCS_ENTRY_MSR_LOAD_ADDR, v->msr_lists);
+		vmcs_write64(VMCS_EXIT_MSR_LOAD_ADDR, v->msr_lists + sizeof(struct msr_entry));
+	}
 	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, 0);
 	vmcs_write64(VMCS_MSR_BITMAP, vmx.msr_bitmap);
 	vmcs_write64(VMCS_IO_BITMAP_A, vmx.io_bitmap_a);
 	vmcs_write64(VMCS_IO_BITMAP_B, vmx.io_bitmap_b);
 	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK, vmx.cr0_mask);
 	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, vmx.cr4_mask);
-	if (vmx.proc2 & PROC2_ENABLE_EPT)
+	if (vmx.eptp)
 		vmcs_write64(VMCS_EPT_POINTER, vmx.eptp);
+	/* Shadow paging: a vCPU starts with paging off (until its MOV to CR0 turns it on). */
+	v->shadow_on = false;
+	if (vmx.shadow && vmx.unrestricted)
+		vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS,
+			     vmx.proc2 | PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST);
 	if (vmx.proc2 & PROC2_ENABLE_VPID)
 		vmcs_write16(VMCS_VPID, v->vpid);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
@@ -249,11 +295,10 @@ static void guest_segment(unsigned seg, u16 sel, u64 base, u32 limit, u32 ar)
 
 static void guest_common(u64 cr0, u64 cr4, u64 efer)
 {
-	vmcs_writenat(VMCS_GUEST_CR0, (cr0 | vmx.cr0_fixed0) & vmx.cr0_fixed1);
-	vmcs_writenat(VMCS_CR0_READ_SHADOW, cr0);
-	vmcs_writenat(VMCS_GUEST_CR4, (cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
-	vmcs_writenat(VMCS_CR4_READ_SHADOW, cr4);
-	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
+	struct vcpu *v = this_cpu()->vcpu;
+	vcpu_load_cr0(v, cr0);
+	vcpu_load_cr4(v, cr4);
+	vcpu_set_efer(v, efer);
 	if (vmx.entry & ENTRY_LOAD_IA32_PAT)
 		vmcs_write64(VMCS_GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
 	if (vmx.entry & ENTRY_LOAD_DEBUG_CONTROLS)
@@ -265,10 +310,52 @@ static void guest_common(u64 cr0, u64 cr4, u64 efer)
 	vmcs_write32(VMCS_GUEST_IA32_SYSENTER_CS, 0);
 	vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_ESP, 0);
 	vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_EIP, 0);
+}
+
+void vcpu_load_cr0(struct vcpu *v, u64 val)
+{
+	u64 hw = (val | vmx.cr0_fixed0) & vmx.cr0_fixed1;
+	/* Shadow tables are 4-level tables and rely on write protection holding in supervisor mode too. */
+	if (v->shadow_on)
+		hw |= CR0_PE | CR0_PG | CR0_WP;
+	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
+	vmcs_writenat(VMCS_GUEST_CR0, hw);
+}
+
+void vcpu_load_cr4(struct vcpu *v, u64 val)
+{
+	u64 hw = (val | vmx.cr4_fixed0) & vmx.cr4_fixed1;
+	/* Shadow roots are not PCIDs: the hardware runs without them (the root cache keys on the guest's). */
+	if (v->shadow_on)
+		hw = (hw | CR4_PAE) & ~(u64)CR4_PCIDE;
+	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
+	vmcs_writenat(VMCS_GUEST_CR4, hw);
+}
+
+u64 vcpu_efer(struct vcpu *v)
+{
+	return vmx.trap_efer ? v->guest_efer : vmcs_read64(VMCS_GUEST_IA32_EFER);
+}
+
+void vcpu_set_efer(struct vcpu *v, u64 efer)
+{
+	v->guest_efer = efer;
 	u32 entry = vmcs_read32(VMCS_ENTRY_CONTROLS) & ~(u32)ENTRY_IA32E_MODE_GUEST;
 	if (efer & EFER_LMA)
 		entry |= ENTRY_IA32E_MODE_GUEST;
 	vmcs_write32(VMCS_ENTRY_CONTROLS, entry);
+	if (!vmx.efer_by_list) {
+		vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
+		return;
+	}
+	/* Entry loads the guest's EFER, exit restores slatvisor's; nothing to do when they agree. */
+	struct msr_entry *l = (struct msr_entry *)(uintptr_t)v->msr_lists;
+	u64 host = rdmsr(MSR_IA32_EFER);
+	l[0] = (struct msr_entry){ MSR_IA32_EFER, 0, efer };
+	l[1] = (struct msr_entry){ MSR_IA32_EFER, 0, host };
+	u32 n = efer == host ? 0 : 1;
+	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, n);
+	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, n);
 }
 
 void vmcs_guest_long_mode(const struct guest_entry *e)

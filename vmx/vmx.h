@@ -44,9 +44,24 @@
 #define AR_G BIT(15)
 #define AR_UNUSABLE BIT(16)
 
+/* SDM Vol. 3C, 25.7.2: an entry of the VM-entry/exit MSR-load lists. */
+struct msr_entry {
+	u32 index;
+	u32 reserved;
+	u64 value;
+};
+
 struct vmx_config {
 	struct vmx_caps caps;
-	bool use_ept, use_vpid, unrestricted;
+	bool use_ept, use_vpid;
+	bool shadow;       /* guest paging runs on shadow page tables (vmx/shadow.c) */
+	/*
+	 * Unrestricted guest: real mode and paging-off code run natively on the
+	 * EPT identity map. With shadow paging, only while the guest's paging is off.
+	 */
+	bool unrestricted;
+	bool trap_efer;    /* the guest's EFER is kept by slatvisor (shadow paging, or MSR-load lists) */
+	bool efer_by_list; /* no VM-entry "load IA32_EFER": EFER is switched by MSR-load lists */
 	u32 pin, proc, proc2, exit, entry; /* controls every vCPU starts with */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 cr0_mask, cr4_mask;            /* guest/host masks: bits the guest may not own */
@@ -94,6 +109,12 @@ void invvpid_vcpu(struct vcpu *v);
 /* CR0/CR4 as the guest sees them: its own bits from the VMCS, slatvisor's from the read shadow. */
 u64 vcpu_guest_cr0(void);
 u64 vcpu_guest_cr4(void);
+/* Set the guest's CR0/CR4: the read shadow holds the guest's value, the CPU what VMX and shadow paging need. */
+void vcpu_load_cr0(struct vcpu *v, u64 val);
+void vcpu_load_cr4(struct vcpu *v, u64 val);
+/* The guest's EFER, and setting it (with the IA-32e mode entry control that follows LMA). */
+u64 vcpu_efer(struct vcpu *v);
+void vcpu_set_efer(struct vcpu *v, u64 efer);
 void vcpu_set_gpr(struct vcpu *v, unsigned reg, u64 value);
 
 #endif

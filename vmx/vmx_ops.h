@@ -63,6 +63,7 @@ static inline enum vmx_result vmx_vmwrite(u64 field, u64 value)
 #define INVVPID_ADDRESS 0
 #define INVVPID_SINGLE_CONTEXT 1
 #define INVVPID_ALL_CONTEXTS 2
+#define INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS 3
 
 /* INVEPT and INVVPID take a type in a register and a 16-byte descriptor in memory. */
 #define VMX_INVALIDATE(insn, type, d0, d1)                                               \

@@ -5,14 +5,19 @@
 #include "../../kernel/types.h"
 
 /* SDM Vol. 3A, 2.5: control register bits. */
+#define CR3_NO_FLUSH BIT(63) /* with CR4.PCIDE: keep the PCID's cached translations */
 #define CR0_PE BIT(0)
 #define CR0_WP BIT(16)
 #define CR0_PG BIT(31)
+#define CR4_PSE BIT(4)
 #define CR4_PAE BIT(5)
 #define CR4_PGE BIT(7)
 #define CR4_VMXE BIT(13)
 #define CR4_LA57 BIT(12)
 #define CR4_OSXSAVE BIT(18)
+#define CR4_PCIDE BIT(17)
+#define CR4_SMEP BIT(20)
+#define CR4_SMAP BIT(21)
 #define CR0_ET BIT(4)
 #define CR0_NE BIT(5)
 #define CR0_NW BIT(29)
@@ -20,9 +25,11 @@
 
 #define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+#define RFLAGS_AC BIT(18)
 
 /* CPUID feature bits (SDM Vol. 2A, CPUID). */
 #define CPUID1_ECX_VMX BIT(5)
+#define CPUID1_ECX_PCID BIT(17)
 #define CPUID1_ECX_X2APIC BIT(21)
 #define CPUID1_ECX_XSAVE BIT(26)
 #define CPUID1_ECX_OSXSAVE BIT(27)

@@ -1,0 +1,581 @@
+/* mmu.c: shadow pages filled on faults, guest tables write-protected, synced lazily at flush points. */
+#include "mmu.h"
+#include "../kernel/kstring.h"
+
+/* IA-32e paging entry bits (SDM Vol. 3A, tables 4-14 to 4-20); shadow and guest share them. */
+#define E_P BIT(0)
+#define E_RW BIT(1)
+#define E_US BIT(2)
+#define E_PWT BIT(3)
+#define E_PCD BIT(4)
+#define E_A BIT(5)
+#define E_D BIT(6)
+#define E_PS BIT(7)       /* in a PD or PDPT entry: a large page */
+#define E_PAT BIT(7)      /* in a PT entry: the PAT index's high bit */
+#define E_PAT_LARGE BIT(12)
+#define E_G BIT(8)
+#define E_XD BIT(63)
+/* Bits 9-11 are ignored by the CPU: slatvisor marks entries that are in a frame's rmap. */
+#define SPTE_RMAPPED BIT(9)
+
+#define RIGHTS (E_RW | E_US | E_XD)
+#define LEAF_ATTRS (E_RW | E_US | E_PWT | E_PCD | E_PAT | E_G | E_XD)
+
+/* How many pages one reclaim frees: one pass over the pool and one remote flush pay for all. */
+#define RECLAIM_BATCH 32
+
+static u64 gfn_of(u64 e)
+{
+	return (e & PT_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+static u64 *table_of(struct shadow_mmu *m, const struct spt_page *sp)
+{
+	return m->env.shadow_table(m->env.ctx, sp->table);
+}
+
+/* The shadow page a present upper-level shadow entry points to. */
+static struct spt_page *child_of(struct shadow_mmu *m, u64 e)
+{
+	return &m->pool.pages[((e & PT_ADDR_MASK) - m->pool.table_base) / PAGE_SIZE];
+}
+
+static struct gfn_meta *meta_of(struct shadow_mmu *m, u64 gfn)
+{
+	return gfn < m->nr_gfns ? &m->meta[gfn] : NULL;
+}
+
+union spt_role shadow_role(const struct gw_paging *pg, int level)
+{
+	/* SMEP and SMAP are the hardware's to enforce: shadow entries copy U/S, so they are not in the role. */
+	union spt_role r = { .word = 0 };
+	r.level = (u32)level;
+	r.cr0_wp = pg->wp;
+	r.nxe = pg->nxe;
+	return r;
+}
+
+/* The role of the shadow page standing in at @level for part of the guest large page @leaf. */
+static union spt_role direct_role(int level, u64 leaf)
+{
+	union spt_role r = { .word = 0 };
+	r.level = (u32)level;
+	r.direct = 1;
+	/* Writable only once the guest's dirty flag is set, so the first write reaches slatvisor. */
+	r.access = (leaf & E_RW) && (leaf & E_D);
+	r.memtype = (u32)(((leaf & (E_PWT | E_PCD)) >> 3) | (leaf & E_PAT_LARGE ? 4 : 0));
+	r.global = !!(leaf & E_G);
+	return r;
+}
+
+/* Leaf attributes of a direct page's 4 KiB entries: the rights are in the entry pointing to it. */
+static u64 direct_attrs(union spt_role r)
+{
+	return E_US | (r.access ? E_RW : 0) | ((u64)(r.memtype & 3) << 3) | (r.memtype & 4 ? E_PAT : 0) |
+	       (r.global ? E_G : 0);
+}
+
+/* ---- who maps a frame writable ---- */
+
+static u32 ref_of(struct shadow_mmu *m, const struct spt_page *sp, unsigned i)
+{
+	return (spt_index(&m->pool, sp) << 9 | i) + 1;
+}
+
+static void rmap_add(struct shadow_mmu *m, u64 gfn, u32 ref)
+{
+	struct gfn_meta *g = &m->meta[gfn];
+	if (!g->rmap[0])
+		g->rmap[0] = ref;
+	else if (!g->rmap[1])
+		g->rmap[1] = ref;
+	else
+		g->overflow = 1;
+}
+
+static void rmap_del(struct shadow_mmu *m, u64 gfn, u32 ref)
+{
+	struct gfn_meta *g = &m->meta[gfn];
+	if (g->rmap[0] == ref)
+		g->rmap[0] = 0;
+	else if (g->rmap[1] == ref)
+		g->rmap[1] = 0;
+	/* else it was one of the overflow: the next protection scan finds it gone */
+}
+
+/* Every change to a leaf shadow entry goes through here, so the rmap stays exact. */
+static void set_leaf(struct shadow_mmu *m, struct spt_page *sp, unsigned i, u64 val)
+{
+	u64 *e = &table_of(m, sp)[i];
+	u64 old = *e;
+	if (old & SPTE_RMAPPED)
+		rmap_del(m, gfn_of(old), ref_of(m, sp, i));
+	if (val & SPTE_RMAPPED)
+		rmap_add(m, gfn_of(val), ref_of(m, sp, i));
+	__atomic_store_n(e, val, __ATOMIC_RELEASE); /* other CPUs walk this table */
+}
+
+static void unwritable(struct shadow_mmu *m, struct spt_page *sp, unsigned i)
+{
+	u64 *e = &table_of(m, sp)[i];
+	__atomic_store_n(e, *e & ~(u64)(E_RW | SPTE_RMAPPED), __ATOMIC_RELEASE);
+}
+
+/*
+ * Make @gfn read-only in every shadow leaf. Other CPUs may still hold a
+ * writable translation in their TLBs: the caller settles (flushes them)
+ * before it trusts the frame's contents.
+ */
+static void write_protect(struct shadow_mmu *m, u64 gfn)
+{
+	struct gfn_meta *g = &m->meta[gfn];
+	m->stats.protects++;
+	for (unsigned k = 0; k < 2; k++) {
+		u32 ref = g->rmap[k];
+		if (!ref)
+			continue;
+		unwritable(m, &m->pool.pages[(ref - 1) >> 9], (ref - 1) & 511);
+		g->rmap[k] = 0;
+	}
+	if (g->overflow) {
+		m->stats.rmap_scans++;
+		for (u32 s = 0; s < m->pool.capacity; s++) {
+			struct spt_page *sp = &m->pool.pages[s];
+			if (!sp->in_use || sp->role.level != 1)
+				continue;
+			u64 *t = table_of(m, sp);
+			for (unsigned i = 0; i < PT_ENTRIES; i++)
+				if ((t[i] & SPTE_RMAPPED) && gfn_of(t[i]) == gfn)
+					unwritable(m, sp, i);
+		}
+		g->overflow = 0;
+	}
+	m->remote_owed = true;
+}
+
+static void protect_inc(struct shadow_mmu *m, u64 gfn)
+{
+	if (m->meta[gfn].protect++ == 0)
+		write_protect(m, gfn);
+}
+
+/* Write protection changed, or a table is about to be reused: every TLB must let go first. */
+static void settle(struct shadow_mmu *m, struct shadow_vcpu *sv)
+{
+	if (!m->remote_owed)
+		return;
+	m->remote_owed = false;
+	sv->flush = FLUSH_ALL;
+	if (m->others_running && m->env.flush_others) {
+		m->stats.remote_flushes++;
+		m->env.flush_others(m->env.ctx);
+	}
+}
+
+static void owe(struct shadow_vcpu *sv, enum shadow_flush f)
+{
+	if (f > sv->flush)
+		sv->flush = f;
+}
+
+/* ---- the pool ---- */
+
+static void unsync_remove(struct shadow_mmu *m, struct spt_page *sp)
+{
+	u32 want = spt_index(&m->pool, sp);
+	for (u32 *link = &m->unsync_head; *link != SPT_NONE; link = &m->pool.pages[*link].unsync_next) {
+		if (*link == want) {
+			*link = sp->unsync_next;
+			m->unsync_count--;
+			return;
+		}
+	}
+}
+
+/* Reclaim a batch of least recently used pages: cut every link to them, then free them. */
+static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
+{
+	u32 victims[RECLAIM_BATCH];
+	u32 n = spt_pick_victims(&m->pool, victims, MIN(RECLAIM_BATCH, m->pool.capacity / 8 + 1));
+	if (!n)
+		return;
+	for (u32 s = 0; s < m->pool.capacity; s++) {
+		struct spt_page *sp = &m->pool.pages[s];
+		if (!sp->in_use || sp->dying || sp->role.level < 2)
+			continue;
+		u64 *t = table_of(m, sp);
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			if ((t[i] & E_P) && child_of(m, t[i])->dying)
+				__atomic_store_n(&t[i], 0, __ATOMIC_RELEASE);
+	}
+	for (u32 k = 0; k < n; k++) {
+		struct spt_page *sp = &m->pool.pages[victims[k]];
+		if (sp->role.level == 1)
+			for (unsigned i = 0; i < PT_ENTRIES; i++)
+				set_leaf(m, sp, i, 0);
+		if (!sp->role.direct) {
+			struct gfn_meta *g = &m->meta[sp->gfn];
+			g->shadowed--;
+			if (sp->unsync)
+				unsync_remove(m, sp);
+			else
+				g->protect--;
+		}
+		sp->dying = false;
+		spt_free(&m->pool, sp);
+	}
+	m->stats.reclaims += n;
+	/* A CPU may still walk a freed table through its paging-structure caches. */
+	m->remote_owed = true;
+	settle(m, sv);
+}
+
+static void fill_direct(struct shadow_mmu *m, struct spt_page *sp);
+
+/* The shadow page for (gfn, role), made if need be. New guest-table shadows write-protect the frame. */
+static struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn,
+				 union spt_role role, bool *protected_new)
+{
+	struct spt_page *sp = spt_lookup(&m->pool, gfn, role);
+	if (sp)
+		return sp;
+	if (m->pool.free_head == SPT_NONE)
+		reclaim(m, sv);
+	sp = spt_alloc(&m->pool, gfn, role);
+	if (!sp)
+		return NULL;
+	memset(table_of(m, sp), 0, PAGE_SIZE);
+	if (role.direct) {
+		if (role.level == 1)
+			fill_direct(m, sp);
+	} else {
+		m->meta[gfn].shadowed++;
+		protect_inc(m, gfn);
+		*protected_new = true;
+	}
+	return sp;
+}
+
+/* ---- leaves ---- */
+
+/*
+ * The shadow leaf for guest frame @target with the guest's @attrs: writable
+ * only if the guest allows it (@write_ok), the frame is not a guest table in
+ * sync, and writes to it need not trap. False when nothing may be mapped.
+ */
+static bool leaf_value(struct shadow_mmu *m, u64 target, u64 attrs, bool write_ok, u64 *val)
+{
+	enum gpa_kind kind = m->env.kind(m->env.ctx, target);
+	if (kind == GPA_NONE)
+		return false;
+	attrs &= ~(u64)E_RW;
+	if (kind == GPA_HIDDEN) {
+		/* Never hypervisor memory: the scratch page, which holds nothing of slatvisor's. */
+		m->hidden_seen = true;
+		*val = m->env.scratch | E_P | E_A | attrs | (write_ok ? E_RW | E_D : 0);
+		return true;
+	}
+	struct gfn_meta *g = kind == GPA_RAM ? meta_of(m, target >> PAGE_SHIFT) : NULL;
+	bool w = write_ok && !(g && g->protect) && !(m->env.trap_write && m->env.trap_write(m->env.ctx, target));
+	*val = target | E_P | E_A | attrs | (w ? E_RW | E_D : 0) | (w && g ? SPTE_RMAPPED : 0);
+	return true;
+}
+
+/* A direct page is filled whole at once: the guest's large page says everything about it. */
+static void fill_direct(struct shadow_mmu *m, struct spt_page *sp)
+{
+	u64 attrs = direct_attrs(sp->role);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		u64 val;
+		if (leaf_value(m, (sp->gfn + i) << PAGE_SHIFT, attrs, sp->role.access, &val))
+			set_leaf(m, sp, i, val);
+	}
+}
+
+/* A write to a guest table in sync: let it go out of sync (every role of it) instead of trapping each write. */
+static void unsync_frame(struct shadow_mmu *m, u64 gfn)
+{
+	for (u32 i = spt_chain(&m->pool, gfn); i != SPT_NONE; i = m->pool.pages[i].hash_next) {
+		struct spt_page *sp = &m->pool.pages[i];
+		if (sp->gfn != gfn || sp->role.direct || sp->unsync)
+			continue;
+		sp->unsync = true;
+		m->meta[gfn].protect--;
+		sp->unsync_next = m->unsync_head;
+		m->unsync_head = i;
+		m->unsync_count++;
+	}
+}
+
+/* ---- filling a path from a guest walk ---- */
+
+/* What the shadow entry at @level (>= 2) on the path to @va should point to, per the walk @r. */
+static void want_child(const struct gw_paging *pg, const struct gw_result *r, int level, u64 *gfn,
+		       union spt_role *role, u64 *rights)
+{
+	if (level > r->level) {
+		*gfn = gfn_of(r->entry[level]);
+		*role = shadow_role(pg, level - 1);
+		*rights = r->entry[level] & RIGHTS;
+		return;
+	}
+	/* Inside a guest large page: a direct page covers this entry's share of it. */
+	u64 leaf = r->entry[r->level];
+	u64 base = r->gpa & ~(pt_level_size(level) - 1);
+	*gfn = base >> PAGE_SHIFT;
+	*role = direct_role(level - 1, leaf);
+	*rights = level == r->level ? leaf & RIGHTS : E_RW | E_US;
+}
+
+static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
+			      u64 va, u32 access, const struct gw_result *r, u64 *gpa, bool *protected_new)
+{
+	struct spt_page *sp = sv->root;
+	for (int l = PT_LEVELS; l >= 2; l--) {
+		u64 *e = &table_of(m, sp)[pt_index(va, l)];
+		u64 gfn, rights;
+		union spt_role role;
+		want_child(pg, r, l, &gfn, &role, &rights);
+		u64 old = *e;
+		struct spt_page *child = NULL;
+		if (old & E_P) {
+			struct spt_page *c = child_of(m, old);
+			if (c->gfn == gfn && c->role.word == role.word)
+				child = c;
+		}
+		if (child && (old & RIGHTS) == rights) {
+			spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
+			sp = child;
+			continue;
+		}
+		if (!child) {
+			sp->pins++; /* a reclaim must not take the table this path is being linked into */
+			child = get_page(m, sv, gfn, role, protected_new);
+			sp->pins--;
+		}
+		if (!child)
+			return SF_STOP;
+		__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
+		if (old & E_P)
+			owe(sv, FLUSH_ALL); /* this CPU may cache the old entry */
+		sp = child;
+	}
+
+	unsigned i = pt_index(va, 1);
+	u64 target = ALIGN_DOWN(r->gpa, PAGE_SIZE);
+	u64 attrs;
+	bool write_ok;
+	if (r->level == 1) {
+		attrs = r->entry[1] & LEAF_ATTRS;
+		write_ok = (r->entry[1] & E_RW) && (r->entry[1] & E_D);
+	} else {
+		attrs = direct_attrs(sp->role);
+		write_ok = sp->role.access;
+	}
+	bool write = access & GW_WRITE, unsynced = false;
+	if (write && write_ok) {
+		if (m->env.trap_write && m->env.trap_write(m->env.ctx, target)) {
+			m->stats.fault_mmio++;
+			*gpa = r->gpa;
+			return SF_EMULATE;
+		}
+		struct gfn_meta *g = meta_of(m, target >> PAGE_SHIFT);
+		if (g && g->protect && m->env.kind(m->env.ctx, target) == GPA_RAM) {
+			unsync_frame(m, target >> PAGE_SHIFT);
+			m->stats.fault_unsync++;
+			unsynced = true;
+		}
+	}
+	u64 val;
+	if (!leaf_value(m, target, attrs, write_ok, &val)) {
+		*gpa = r->gpa;
+		return SF_STOP;
+	}
+	u64 old = table_of(m, sp)[i];
+	if (unsynced)
+		; /* counted above */
+	else if (!(old & E_P))
+		m->stats.fault_fill++;
+	else if (old == val)
+		m->stats.fault_spurious++;
+	else if (write && !(old & E_RW))
+		m->stats.fault_dirty++;
+	else
+		m->stats.fault_fill++;
+	if (old != val)
+		set_leaf(m, sp, i, val);
+	if (old & E_P)
+		owe(sv, FLUSH_ALL); /* a stale translation of this address may be cached */
+	return SF_RETRY;
+}
+
+enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv,
+				    const struct gw_paging *pg, u64 va, u32 pfec, u32 *guest_pfec,
+				    u64 *gpa)
+{
+	*gpa = 0;
+	if ((pfec & PFEC_RSVD) || !sv->root)
+		return SF_STOP; /* slatvisor built a bad entry, or there is no root: never the guest's doing */
+	u32 access = (pfec & PFEC_W ? GW_WRITE : 0) | (pfec & PFEC_U ? GW_USER : 0) |
+		     (pfec & PFEC_I ? GW_FETCH : 0);
+	for (int attempt = 0;; attempt++) {
+		struct gw_result r;
+		if (!guest_walk(&m->gops, pg, va, access, &r)) {
+			m->stats.fault_guest++;
+			*guest_pfec = r.pfec;
+			return SF_INJECT;
+		}
+		if ((access & GW_WRITE) && !r.writable) {
+			/* Allowed only by CR0.WP=0: a supervisor write to a read-only page, not shadowed here. */
+			*gpa = r.gpa;
+			return SF_STOP;
+		}
+		bool protected_new = false;
+		enum shadow_fault f = fill(m, sv, pg, va, access, &r, gpa, &protected_new);
+		bool others = m->others_running && m->remote_owed;
+		settle(m, sv);
+		/*
+		 * A table just protected was read before the other CPUs let go of
+		 * their writable translations: walk again now that they have.
+		 */
+		if (f == SF_RETRY && protected_new && others && attempt < 2)
+			continue;
+		return f;
+	}
+}
+
+/* ---- flush points ---- */
+
+/* Is the shadow entry @s at @level still what the guest entry @g would make? */
+static bool still_valid(struct shadow_mmu *m, int level, u64 s, u64 g)
+{
+	if ((g & (E_P | E_A)) != (E_P | E_A))
+		return false; /* gone, or its accessed flag was cleared and must be set again on use */
+	if (level == 1) {
+		u64 diff = (g ^ s) & (E_US | E_PWT | E_PCD | E_PAT | E_G | E_XD);
+		bool addr_ok = (g & PT_ADDR_MASK) == (s & PT_ADDR_MASK) ||
+			       ((s & PT_ADDR_MASK) == m->env.scratch &&
+				m->env.kind(m->env.ctx, g & PT_ADDR_MASK) == GPA_HIDDEN);
+		bool w_ok = !(s & E_RW) || ((g & E_RW) && (g & E_D));
+		return !diff && addr_ok && w_ok;
+	}
+	const struct spt_page *c = child_of(m, s);
+	bool large = g & E_PS;
+	if (large) {
+		union spt_role want = direct_role(level - 1, g);
+		u64 base = (g & PT_ADDR_MASK & ~(pt_level_size(level) - 1)) >> PAGE_SHIFT;
+		return c->role.word == want.word && c->gfn == base && (s & RIGHTS) == (g & RIGHTS);
+	}
+	return !c->role.direct && c->gfn == gfn_of(g) && (s & RIGHTS) == (g & RIGHTS);
+}
+
+static void resync_page(struct shadow_mmu *m, struct spt_page *sp)
+{
+	u64 *g = m->env.guest_table(m->env.ctx, sp->gfn << PAGE_SHIFT);
+	u64 *t = table_of(m, sp);
+	int level = (int)sp->role.level;
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		u64 s = t[i];
+		if (!(s & E_P))
+			continue;
+		u64 ge = g ? __atomic_load_n(&g[i], __ATOMIC_RELAXED) : 0;
+		if (still_valid(m, level, s, ge))
+			continue;
+		m->stats.entries_zapped++;
+		if (level == 1)
+			set_leaf(m, sp, i, 0);
+		else
+			__atomic_store_n(&t[i], 0, __ATOMIC_RELEASE);
+	}
+}
+
+static void sync_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
+{
+	if (!m->unsync_count)
+		return;
+	m->stats.resyncs++;
+	/* Protect first and let every CPU drop its writable translations, then read the tables. */
+	for (u32 i = m->unsync_head; i != SPT_NONE; i = m->pool.pages[i].unsync_next) {
+		struct spt_page *sp = &m->pool.pages[i];
+		sp->unsync = false;
+		protect_inc(m, sp->gfn);
+	}
+	settle(m, sv);
+	for (u32 i = m->unsync_head; i != SPT_NONE; i = m->pool.pages[i].unsync_next) {
+		resync_page(m, &m->pool.pages[i]);
+		m->stats.pages_resynced++;
+	}
+	m->unsync_head = SPT_NONE;
+	m->unsync_count = 0;
+	owe(sv, FLUSH_ALL);
+}
+
+void shadow_flush_point(struct shadow_mmu *m, struct shadow_vcpu *sv, enum shadow_flush hw)
+{
+	sync_all(m, sv);
+	owe(sv, hw);
+}
+
+static void drop_roots(struct shadow_vcpu *sv)
+{
+	while (sv->rc.n)
+		root_cache_drop(&sv->rc, sv->rc.slot[0].root);
+	sv->root = NULL;
+}
+
+void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv)
+{
+	m->stats.resets++;
+	drop_roots(sv);
+	owe(sv, FLUSH_ALL);
+}
+
+u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
+		   bool pcide, bool flush)
+{
+	m->stats.cr3_switches++;
+	if (flush)
+		sync_all(m, sv);
+	union spt_role role = shadow_role(pg, PT_LEVELS);
+	if (sv->root && sv->root->role.word != role.word)
+		shadow_reset(m, sv); /* NXE or WP changed: the cached roots were built under other rules */
+	u64 key = root_key(pg->cr3, pcide);
+	struct spt_page *root = root_cache_get(&sv->rc, key);
+	if (!root || root->role.word != role.word) {
+		u64 gfn = (pg->cr3 & PT_ADDR_MASK) >> PAGE_SHIFT;
+		if (!m->env.guest_table(m->env.ctx, gfn << PAGE_SHIFT) || gfn >= m->nr_gfns)
+			return 0;
+		bool protected_new = false;
+		root = get_page(m, sv, gfn, role, &protected_new);
+		if (!root) {
+			/* Every page pinned: give up this CPU's cached roots and try once more. */
+			drop_roots(sv);
+			root = get_page(m, sv, gfn, role, &protected_new);
+			if (!root)
+				return 0;
+		}
+		root_cache_put(&sv->rc, key, root);
+	}
+	if (root != sv->root)
+		owe(sv, FLUSH_NONGLOBAL); /* the hardware TLB is tagged by VPID, not by shadow root */
+	if (flush)
+		owe(sv, FLUSH_NONGLOBAL);
+	sv->root = root;
+	sv->guest_cr3 = pg->cr3;
+	settle(m, sv);
+	return root->table;
+}
+
+void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64 table_base,
+		 struct gfn_meta *meta, u64 nr_gfns, const struct shadow_env *env)
+{
+	memset(m, 0, sizeof(*m));
+	spt_pool_init(&m->pool, pages, capacity);
+	m->pool.table_base = table_base;
+	m->meta = meta;
+	m->nr_gfns = nr_gfns;
+	memset(meta, 0, nr_gfns * sizeof(*meta));
+	m->unsync_head = SPT_NONE;
+	m->env = *env;
+	m->gops = (struct pt_ops){ E_P, E_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
+}

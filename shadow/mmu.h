@@ -1,0 +1,125 @@
+/* mmu.h: the shadow page table engine: shadow pages filled from guest walks, synced lazily. */
+#ifndef SLAT_SHADOW_MMU_H
+#define SLAT_SHADOW_MMU_H
+
+#include "guest_walk.h"
+#include "root_cache.h"
+#include "spt_pool.h"
+
+/*
+ * What a guest-physical address is, for the engine. Guest-physical equals
+ * host-physical in slatvisor, so a shadow leaf maps a guest frame directly;
+ * only hypervisor memory is replaced (by a scratch page).
+ */
+enum gpa_kind { GPA_RAM, GPA_MMIO, GPA_HIDDEN, GPA_NONE };
+
+/* The world around the engine: the hypervisor supplies these, the host tests simulate them. */
+struct shadow_env {
+	u64 *(*guest_table)(void *ctx, u64 gpa);  /* a guest RAM page slatvisor may read, else NULL */
+	u64 *(*shadow_table)(void *ctx, u64 hpa); /* a shadow table page */
+	enum gpa_kind (*kind)(void *ctx, u64 gpa);
+	/* Writes to this page must exit whatever the guest's tables say (the trapped APIC page). */
+	bool (*trap_write)(void *ctx, u64 gpa);
+	/*
+	 * Make every other running vCPU drop its TLB for the guest and return
+	 * only when each has (or is outside the guest). Needed before a
+	 * write-protected page is trusted and before a shadow table is reused.
+	 */
+	void (*flush_others)(void *ctx);
+	u64 scratch; /* what the guest sees in place of hypervisor memory */
+	void *ctx;
+};
+
+/*
+ * Per guest frame: who maps it writable (two shadow entries, or "more,
+ * scan"), and how many shadow pages shadow it as a guest table (all, and
+ * those in sync, which must stay write-protected).
+ */
+struct gfn_meta {
+	u32 rmap[2];    /* 1 + (shadow page index << 9 | entry index); 0 = empty */
+	u8 overflow;    /* more writable entries than rmap[] holds: write protection scans */
+	u8 shadowed;    /* shadow pages (not direct) for this frame */
+	u8 protect;     /* of those, the ones in sync */
+	u8 unused;
+};
+
+struct shadow_stats {
+	u64 fault_fill;      /* a shadow entry was missing: filled from the guest's tables */
+	u64 fault_guest;     /* the guest's own tables forbid the access: #PF injected */
+	u64 fault_dirty;     /* first write to a clean page: the guest's dirty flag set */
+	u64 fault_unsync;    /* a write to a guest page table: the table goes out of sync */
+	u64 fault_spurious;  /* nothing to fix: a stale TLB entry on this CPU */
+	u64 fault_mmio;      /* a write to a trapped page, emulated by the caller */
+	u64 cr3_switches;
+	u64 resyncs;         /* flush points that found tables out of sync */
+	u64 pages_resynced;
+	u64 entries_zapped;
+	u64 protects;        /* guest frames write-protected */
+	u64 rmap_scans;      /* write protection that had to scan every leaf table */
+	u64 reclaims;        /* shadow pages reclaimed from a full pool */
+	u64 remote_flushes;
+	u64 resets;          /* every root dropped: the guest changed NXE or paging mode */
+};
+
+struct shadow_mmu {
+	struct spt_pool pool;
+	struct gfn_meta *meta;
+	u64 nr_gfns;           /* meta covers guest frames [0, nr_gfns) */
+	u32 unsync_head;       /* list through spt_page.unsync_next */
+	u32 unsync_count;
+	struct shadow_env env;
+	struct pt_ops gops;    /* the guest's tables, for guest_walk */
+	bool others_running;   /* false: flush_others has nobody to wait for */
+	bool remote_owed;      /* write protection changed or tables were freed: flush the others */
+	bool hidden_seen;      /* the guest mapped hypervisor memory (for one log line) */
+	struct shadow_stats stats;
+};
+
+/* One vCPU's view: its cached roots and what its hardware TLB needs before the next entry. */
+enum shadow_flush { FLUSH_NONE, FLUSH_NONGLOBAL, FLUSH_ALL };
+
+struct shadow_vcpu {
+	struct root_cache rc;
+	struct spt_page *root;
+	u64 guest_cr3;
+	enum shadow_flush flush; /* the strongest flush owed to this CPU's TLB */
+};
+
+/*
+ * Set up over @pages (@capacity entries), whose tables are the contiguous
+ * @capacity pages at @table_base, and @meta for guest frames [0, @nr_gfns).
+ */
+void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64 table_base,
+		 struct gfn_meta *meta, u64 nr_gfns, const struct shadow_env *env);
+
+/* The role of a guest table under @pg (what a shadow page of it depends on). */
+union spt_role shadow_role(const struct gw_paging *pg, int level);
+
+/*
+ * The guest wrote CR3 (or started paging): switch to the root for @cr3,
+ * building it if need be. @flush: the write flushes the TLB (no no-flush bit),
+ * so tables out of sync are synced first; with none, this is O(1).
+ * Returns the shadow root's address, or 0 if the pool cannot hold a root.
+ */
+u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
+		   bool pcide, bool flush);
+
+/* INVLPG, INVPCID, a CR4 change to PGE/PCIDE/SMEP, a flushing CR3 write: sync what is out of sync. */
+void shadow_flush_point(struct shadow_mmu *m, struct shadow_vcpu *sv, enum shadow_flush hw);
+
+/* Forget this vCPU's roots (its paging rules changed): the next set_cr3 rebuilds them. */
+void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv);
+
+enum shadow_fault {
+	SF_RETRY,   /* the shadow now maps the access: run the instruction again */
+	SF_INJECT,  /* the guest's tables forbid it: inject #PF with *pfec */
+	SF_EMULATE, /* a write to a trapped page (*gpa): the caller emulates it */
+	SF_STOP,    /* nothing the guest may reach is there (*gpa), or no memory: stop the guest */
+};
+
+/* A #PF with shadow paging: @pfec is the hardware's error code, @va the linear address. */
+enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv,
+				    const struct gw_paging *pg, u64 va, u32 pfec, u32 *guest_pfec,
+				    u64 *gpa);
+
+#endif

@@ -1,0 +1,455 @@
+/* shadow.c: shadow paging on VT-x: the engine's memory, paging phases per vCPU, TLB shootdowns. */
+#include "shadow.h"
+#include "apic_start.h"
+#include "ept.h"
+#include "guest_mem.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "../arch/x86_64/cpu.h"
+#include "../arch/x86_64/idt.h"
+#include "../arch/x86_64/lapic.h"
+#include "../arch/x86_64/msr.h"
+#include "../arch/x86_64/percpu.h"
+#include "../kernel/log.h"
+#include "../kernel/options.h"
+#include "../kernel/spinlock.h"
+#include "../mm/palloc.h"
+
+static struct shadow_mmu mmu;
+static spinlock_t mmu_lock;
+static bool hidden_logged;
+static unsigned maxphyaddr;
+static bool gbpages;
+
+/* ---- the engine's view of the machine ---- */
+
+static u64 *guest_table(void *ctx, u64 gpa)
+{
+	(void)ctx;
+	return ept_gpa_kind(gpa) == GPA_RAM ? (u64 *)(uintptr_t)ALIGN_DOWN(gpa, PAGE_SIZE) : NULL;
+}
+
+static u64 *shadow_table(void *ctx, u64 hpa)
+{
+	(void)ctx;
+	return (u64 *)(uintptr_t)hpa; /* the pool is in slatvisor's identity map */
+}
+
+static enum gpa_kind kind(void *ctx, u64 gpa)
+{
+	(void)ctx;
+	return ept_gpa_kind(gpa);
+}
+
+static bool trap_write(void *ctx, u64 gpa)
+{
+	(void)ctx;
+	return apic_start_owns(gpa);
+}
+
+static bool others_running(void)
+{
+	struct vcpu *self = this_cpu()->vcpu;
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (o && o != self && o->state == VCPU_RUNNING)
+			return true;
+	}
+	return false;
+}
+
+/* Another vCPU asked this one to flush: note it, and say it is done (this CPU is in root mode now). */
+static void ack_kicks(struct vcpu *v)
+{
+	u32 req = v->kick_req;
+	if (v->kick_ack != req) {
+		v->kick_flush = true;
+		__atomic_store_n(&v->kick_ack, req, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * Shootdown: an NMI to every other running vCPU (NMIs exit the guest), then
+ * wait until each has acknowledged from root mode. Acknowledging our own
+ * requests while waiting keeps two CPUs that shoot at once from deadlocking.
+ */
+static void flush_others(void *ctx)
+{
+	(void)ctx;
+	struct vcpu *self = this_cpu()->vcpu;
+	u32 want[MAX_CPUS];
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (!o || o == self || o->state != VCPU_RUNNING)
+			continue;
+		want[i] = __atomic_add_fetch(&o->kick_req, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&o->kick_nmis, 1, __ATOMIC_SEQ_CST);
+		lapic_send_ipi(cpus[i]->apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+	}
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (!o || o == self)
+			continue;
+		while (o->state == VCPU_RUNNING && (s32)(o->kick_ack - want[i]) < 0) {
+			if (self)
+				ack_kicks(self);
+			cpu_relax();
+		}
+	}
+}
+
+static void lock(struct vcpu *v)
+{
+	while (!spin_trylock(&mmu_lock)) {
+		ack_kicks(v); /* the holder may be waiting for this CPU's acknowledgement */
+		cpu_relax();
+	}
+	mmu.others_running = others_running();
+}
+
+static void unlock(void)
+{
+	spin_unlock(&mmu_lock);
+}
+
+status_t shadow_setup(u64 top)
+{
+	u32 capacity = (u32)opts.shadow_pages;
+	u64 nr_gfns = top >> PAGE_SHIFT;
+	u64 meta_pages = ALIGN_UP(nr_gfns * sizeof(struct gfn_meta), PAGE_SIZE) / PAGE_SIZE;
+	u64 desc_pages = ALIGN_UP((u64)capacity * sizeof(struct spt_page), PAGE_SIZE) / PAGE_SIZE;
+	u64 tables = palloc(capacity, PALLOC_ANYWHERE);
+	u64 pages = palloc(desc_pages, PALLOC_ANYWHERE);
+	u64 meta = palloc(meta_pages, PALLOC_ANYWHERE);
+	u64 scratch = palloc(1, PALLOC_ANYWHERE);
+	if (!tables || !pages || !meta || !scratch) {
+		pr_err("shadow: %u shadow pages and %llu KiB of frame data for %llu MiB of guest-physical space do not fit in the hypervisor's memory; raise hvmem= or lower shadow_pages=",
+		       capacity, (unsigned long long)(meta_pages * 4), (unsigned long long)(top / MiB));
+		return ST_NO_MEMORY;
+	}
+	struct shadow_env env = { guest_table, shadow_table, kind, trap_write, flush_others, scratch, NULL };
+	shadow_init(&mmu, (struct spt_page *)(uintptr_t)pages, capacity, tables,
+		    (struct gfn_meta *)(uintptr_t)meta, nr_gfns, &env);
+	maxphyaddr = cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
+	gbpages = cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PAGE1GB;
+	pr_info("shadow: %u shadow pages (%u KiB), %llu KiB of frame data for guest-physical 0-%llu MiB; %u cached roots per vCPU",
+		capacity, capacity * 4, (unsigned long long)(meta_pages * 4),
+		(unsigned long long)(top / MiB), ROOT_CACHE_SLOTS);
+	return ST_OK;
+}
+
+/* ---- paging phases ---- */
+
+u64 vcpu_guest_cr3(struct vcpu *v)
+{
+	return v->shadow_on ? v->sv.guest_cr3 : vmcs_readnat(VMCS_GUEST_CR3);
+}
+
+static void paging_rules(struct vcpu *v, struct gw_paging *pg)
+{
+	u64 cr0 = vcpu_guest_cr0(), cr4 = vcpu_guest_cr4();
+	*pg = (struct gw_paging){
+		.cr3 = v->sv.guest_cr3,
+		.nxe = vcpu_efer(v) & EFER_NXE,
+		.wp = cr0 & CR0_WP,
+		.smep = cr4 & CR4_SMEP,
+		.smap = cr4 & CR4_SMAP,
+		.ac = vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_AC,
+		.gbpages = gbpages,
+		.maxphyaddr = maxphyaddr,
+	};
+}
+
+/* Point the hardware at the shadow root for the guest's CR3. False: the pool cannot hold one. */
+static bool load_root(struct vcpu *v, u64 cr3, bool flush)
+{
+	struct gw_paging pg;
+	v->sv.guest_cr3 = cr3;
+	paging_rules(v, &pg);
+	bool pcide = vcpu_guest_cr4() & CR4_PCIDE;
+	lock(v);
+	u64 root = shadow_set_cr3(&mmu, &v->sv, &pg, pcide, flush);
+	unlock();
+	if (!root)
+		return false;
+	vmcs_writenat(VMCS_GUEST_CR3, root);
+	return true;
+}
+
+static void stop_no_root(struct vcpu *v, u64 cr3)
+{
+	guest_stop(v, STOP_HALT,
+		   "shadow: no shadow root for guest CR3 0x%llx on vcpu%u (the table is not guest RAM, or every shadow page is pinned: raise shadow_pages=)",
+		   (unsigned long long)cr3, v->index);
+}
+
+bool shadow_paging_on(struct vcpu *v)
+{
+	u64 cr3 = vmcs_readnat(VMCS_GUEST_CR3); /* the guest's own while paging was off */
+	v->shadow_on = true;
+	if (vmx.proc & PROC_ACTIVATE_SECONDARY)
+		vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS, vmx.proc2);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, BIT(VEC_PF));
+	vcpu_load_cr0(v, vcpu_guest_cr0());
+	vcpu_load_cr4(v, vcpu_guest_cr4());
+	if (!load_root(v, cr3, true)) {
+		stop_no_root(v, cr3);
+		return false;
+	}
+	return true;
+}
+
+void shadow_paging_off(struct vcpu *v)
+{
+	/* Only with unrestricted guest (checked by the caller): linear is physical, and the EPT maps it. */
+	u64 cr3 = v->sv.guest_cr3;
+	v->shadow_on = false;
+	vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS,
+		     vmx.proc2 | PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	vmcs_writenat(VMCS_GUEST_CR3, cr3);
+	v->sv.flush = FLUSH_ALL;
+}
+
+enum exit_action shadow_write_cr3(struct vcpu *v, u64 val)
+{
+	bool pcide = vcpu_guest_cr4() & CR4_PCIDE;
+	/* With PCIDE, bit 63 asks the CPU to keep the PCID's translations (SDM Vol. 3A, 4.10.4.1). */
+	bool flush = !(pcide && (val & CR3_NO_FLUSH));
+	val &= ~CR3_NO_FLUSH;
+	if (!v->shadow_on) {
+		vmcs_writenat(VMCS_GUEST_CR3, val);
+		v->sv.flush = FLUSH_ALL;
+	} else if (!load_root(v, val, flush)) {
+		stop_no_root(v, val);
+		return EXIT_STOP;
+	}
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+void shadow_paging_rules_changed(struct vcpu *v, bool flush)
+{
+	if (!v->shadow_on)
+		return;
+	/* A root built under other rules is replaced by shadow_set_cr3 itself. */
+	if (!load_root(v, v->sv.guest_cr3, flush))
+		stop_no_root(v, v->sv.guest_cr3);
+	if (flush)
+		v->sv.flush = FLUSH_ALL;
+}
+
+/* ---- exits ---- */
+
+enum exit_action handle_page_fault(struct vcpu *v)
+{
+	u64 va = exit_qualification();
+	u32 pfec = vmcs_read32(VMCS_EXIT_INTERRUPTION_ERROR_CODE);
+	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
+	if (!v->shadow_on) {
+		vcpu_inject_exception(v, VEC_PF, true, pfec); /* not intercepted in this phase; be safe */
+		v->cr2_due = true;
+		v->cr2 = va;
+		return EXIT_RESUME;
+	}
+	struct gw_paging pg;
+	paging_rules(v, &pg);
+	u32 guest_pfec = 0;
+	u64 gpa = 0;
+	lock(v);
+	enum shadow_fault f = shadow_page_fault(&mmu, &v->sv, &pg, va, pfec, &guest_pfec, &gpa);
+	bool hidden_first = mmu.hidden_seen && !hidden_logged;
+	hidden_logged |= mmu.hidden_seen;
+	unlock();
+	/* loglevel=debug: the first faults, to see a guest that makes no progress. */
+	static u32 traced;
+	if (traced < 400 && __atomic_fetch_add(&traced, 1, __ATOMIC_RELAXED) < 400)
+		pr_debug("shadow: vcpu%u #PF va 0x%llx rip 0x%llx error 0x%x -> %s (guest error 0x%x, gpa 0x%llx)",
+			 v->index, (unsigned long long)va, (unsigned long long)rip, pfec,
+			 f == SF_RETRY ? "fixed" : f == SF_INJECT ? "guest #PF" : f == SF_EMULATE ? "emulate" : "stop",
+			 guest_pfec, (unsigned long long)gpa);
+	if (hidden_first)
+		pr_warn("shadow: the guest mapped hypervisor memory (vcpu%u, linear 0x%llx, rip 0x%llx); it sees a scratch page there (said once)",
+			v->index, (unsigned long long)va, (unsigned long long)rip);
+
+	switch (f) {
+	case SF_RETRY:
+		/* The same fault fixed over and over would hang the guest silently: a slatvisor bug. */
+		if (va == v->pf_last_va && rip == v->pf_last_rip) {
+			if (++v->pf_repeat > 64) {
+				guest_stop(v, STOP_HALT, "shadow: vcpu%u faults at 0x%llx (rip 0x%llx, error 0x%x) again and again; the guest is stopped",
+					   v->index, (unsigned long long)va, (unsigned long long)rip, pfec);
+				return EXIT_STOP;
+			}
+		} else {
+			v->pf_repeat = 0;
+		}
+		v->pf_last_va = va;
+		v->pf_last_rip = rip;
+		return EXIT_RESUME;
+	case SF_INJECT:
+		vcpu_inject_exception(v, VEC_PF, true, guest_pfec);
+		v->cr2_due = true;
+		v->cr2 = va;
+		return EXIT_RESUME;
+	case SF_EMULATE:
+		return apic_start_write(v, gpa);
+	case SF_STOP:
+		break;
+	}
+	if (pfec & PFEC_RSVD)
+		guest_stop(v, STOP_HALT, "shadow: a shadow entry for 0x%llx has reserved bits (error 0x%x, rip 0x%llx); the guest is stopped",
+			   (unsigned long long)va, pfec, (unsigned long long)rip);
+	else if (gpa && ept_gpa_kind(gpa) == GPA_NONE)
+		guest_stop(v, STOP_HALT, "shadow: vcpu%u maps linear 0x%llx to guest-physical 0x%llx, where nothing is (rip 0x%llx); the guest is stopped",
+			   v->index, (unsigned long long)va, (unsigned long long)gpa, (unsigned long long)rip);
+	else if (gpa)
+		guest_stop(v, STOP_HALT, "shadow: vcpu%u wrote to read-only 0x%llx with CR0.WP=0 (rip 0x%llx), which shadow paging does not support; the guest is stopped",
+			   v->index, (unsigned long long)va, (unsigned long long)rip);
+	else
+		guest_stop(v, STOP_HALT, "shadow: out of shadow pages on vcpu%u (every page pinned); raise shadow_pages=", v->index);
+	return EXIT_STOP;
+}
+
+enum exit_action handle_invlpg(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	if (v->shadow_on) {
+		lock(v);
+		shadow_flush_point(&mmu, &v->sv, FLUSH_ALL);
+		unlock();
+	}
+	/*
+	 * INVLPG also drops every paging-structure cache entry of the PCID
+	 * (SDM Vol. 3A, 4.10.4.1); the whole VPID is the simple exact match.
+	 */
+	v->sv.flush = FLUSH_ALL;
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+/* SDM Vol. 3C, table 28-13: instruction information for INVEPT, INVPCID and INVVPID. */
+#define II_SCALE(i) ((i) & 3)
+#define II_ADDR_SIZE(i) (((i) >> 7) & 7)
+#define II_SEG(i) (((i) >> 15) & 7)
+#define II_INDEX(i) (((i) >> 18) & 0xF)
+#define II_INDEX_INVALID BIT(22)
+#define II_BASE(i) (((i) >> 23) & 0xF)
+#define II_BASE_INVALID BIT(27)
+#define II_REG2(i) (((i) >> 28) & 0xF)
+
+enum { INVPCID_ADDRESS, INVPCID_SINGLE, INVPCID_ALL_GLOBAL, INVPCID_ALL };
+
+enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	u32 info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
+	u64 type = vcpu_gpr(v, II_REG2(info));
+	u64 addr = exit_qualification(); /* the displacement */
+	if (!(info & II_BASE_INVALID))
+		addr += vcpu_gpr(v, II_BASE(info));
+	if (!(info & II_INDEX_INVALID))
+		addr += vcpu_gpr(v, II_INDEX(info)) << II_SCALE(info);
+	if (II_ADDR_SIZE(info) == 1)
+		addr = (u32)addr;
+	/* 64-bit mode: only FS and GS have bases. */
+	if (II_SEG(info) == 4)
+		addr += vmcs_readnat(VMCS_GUEST_FS_BASE);
+	else if (II_SEG(info) == 5)
+		addr += vmcs_readnat(VMCS_GUEST_GS_BASE);
+	u64 desc[2];
+	if (!guest_read_linear(addr, desc, sizeof(desc))) {
+		vcpu_inject_exception(v, VEC_GP, true, 0); /* the descriptor is unreadable */
+		return EXIT_RESUME;
+	}
+	u64 pcid = desc[0] & 0xFFF;
+	bool pcide = vcpu_guest_cr4() & CR4_PCIDE;
+	/* The INVPCID reference: #GP for a bad type, reserved bits, a PCID without PCIDE, a non-canonical address. */
+	bool canonical = (u64)(((s64)desc[1] << 16) >> 16) == desc[1];
+	if (type > INVPCID_ALL || (desc[0] >> 12) ||
+	    ((type == INVPCID_ADDRESS || type == INVPCID_SINGLE) && pcid && !pcide) ||
+	    (type == INVPCID_ADDRESS && !canonical)) {
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	if (v->shadow_on) {
+		lock(v);
+		shadow_flush_point(&mmu, &v->sv, FLUSH_ALL);
+		unlock();
+	}
+	v->sv.flush = FLUSH_ALL;
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+/* ---- around VM entry ---- */
+
+bool shadow_nmi_is_kick(struct vcpu *v)
+{
+	/*
+	 * NMIs do not queue: two shootdowns may arrive as one NMI, and then a
+	 * later NMI of the guest's is taken for the second. The count errs on
+	 * that side rather than injecting NMIs the guest never had.
+	 */
+	u32 n = v->kick_nmis;
+	while (n && !__atomic_compare_exchange_n(&v->kick_nmis, &n, n - 1, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+		;
+	ack_kicks(v);
+	return n != 0;
+}
+
+void shadow_before_entry(struct vcpu *v)
+{
+	ack_kicks(v);
+	enum shadow_flush f = v->sv.flush;
+	if (v->kick_flush) {
+		v->kick_flush = false;
+		f = FLUSH_ALL;
+	}
+	/* Without VPID every VM entry and exit flushes the guest's translations anyway. */
+	if (f != FLUSH_NONE && vmx.use_vpid) {
+		u64 type = f == FLUSH_NONGLOBAL && vmx.caps.invvpid_single_retaining_globals
+				   ? INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS
+				   : INVVPID_SINGLE_CONTEXT;
+		invvpid(type, v->vpid, 0);
+	}
+	v->sv.flush = FLUSH_NONE;
+	if (v->cr2_due) {
+		/* VM entry does not load CR2, and slatvisor itself never faults: set it last. */
+		v->cr2_due = false;
+		write_cr2(v->cr2);
+	}
+}
+
+/* ---- statistics ---- */
+
+void shadow_print_stats(void)
+{
+	if (vmx.use_ept)
+		return;
+	const struct shadow_stats *s = &mmu.stats;
+	u64 hits = 0, misses = 0, evictions = 0;
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *v = cpus[i]->vcpu;
+		if (!v)
+			continue;
+		hits += v->sv.rc.hits;
+		misses += v->sv.rc.misses;
+		evictions += v->sv.rc.evictions;
+	}
+	pr_info("stat shadow faults fill=%llu guest=%llu dirty=%llu unsync=%llu spurious=%llu mmio=%llu",
+		(unsigned long long)s->fault_fill, (unsigned long long)s->fault_guest,
+		(unsigned long long)s->fault_dirty, (unsigned long long)s->fault_unsync,
+		(unsigned long long)s->fault_spurious, (unsigned long long)s->fault_mmio);
+	pr_info("stat shadow cr3 switches=%llu root_hits=%llu root_misses=%llu root_evictions=%llu",
+		(unsigned long long)s->cr3_switches, (unsigned long long)hits,
+		(unsigned long long)misses, (unsigned long long)evictions);
+	pr_info("stat shadow sync resyncs=%llu pages_resynced=%llu entries_zapped=%llu unsync_writes=%llu",
+		(unsigned long long)s->resyncs, (unsigned long long)s->pages_resynced,
+		(unsigned long long)s->entries_zapped, (unsigned long long)s->fault_unsync);
+	pr_info("stat shadow pool pages=%u used=%u reclaims=%llu protects=%llu rmap_scans=%llu remote_flushes=%llu resets=%llu",
+		mmu.pool.capacity, mmu.pool.used, (unsigned long long)s->reclaims,
+		(unsigned long long)s->protects, (unsigned long long)s->rmap_scans,
+		(unsigned long long)s->remote_flushes, (unsigned long long)s->resets);
+}

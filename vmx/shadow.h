@@ -1,0 +1,45 @@
+/* shadow.h: shadow paging on VT-x: the engine's memory, a vCPU's paging phases, TLB shootdowns. */
+#ifndef SLAT_VMX_SHADOW_H
+#define SLAT_VMX_SHADOW_H
+
+#include "exit.h"
+
+/*
+ * Set up the engine for guest-physical [0, top): the pool of `shadow_pages=`
+ * pages and the per-frame metadata. Fails (and says why) when the
+ * hypervisor pool (`hvmem=`) cannot hold them.
+ */
+status_t shadow_setup(u64 top);
+
+/*
+ * Guest paging is on: run this vCPU on shadow tables for its CR3 (turning
+ * off EPT and unrestricted guest if a paging-off phase used them).
+ * Returns false (after stopping the guest) if no root can be built.
+ */
+bool shadow_paging_on(struct vcpu *v);
+/* Guest paging is off (unrestricted guest only): back to the EPT identity map. */
+void shadow_paging_off(struct vcpu *v);
+
+/* The guest's CR3, whatever runs the hardware. */
+u64 vcpu_guest_cr3(struct vcpu *v);
+/* MOV to CR3 (the exit handler checked the value). */
+enum exit_action shadow_write_cr3(struct vcpu *v, u64 val);
+/* The guest changed CR4 bits that rule translations (PGE, PCIDE, SMEP, SMAP) or EFER.NXE/CR0.WP. */
+void shadow_paging_rules_changed(struct vcpu *v, bool flush);
+
+enum exit_action handle_page_fault(struct vcpu *v);
+enum exit_action handle_invlpg(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x);
+
+/*
+ * An NMI reached this vCPU (by exit, or in root mode). True if it was a
+ * shootdown request from another vCPU rather than the guest's NMI.
+ */
+bool shadow_nmi_is_kick(struct vcpu *v);
+/* Just before VM entry: flush what this CPU's TLB owes, load CR2 for an injected #PF. */
+void shadow_before_entry(struct vcpu *v);
+
+/* Print the engine's statistics with the exit statistics. */
+void shadow_print_stats(void);
+
+#endif

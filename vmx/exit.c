@@ -95,6 +95,13 @@ static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
 	return EXIT_RESUME;
 }
 
+static enum exit_action handle_preemption_timer(struct vcpu *v, const struct exit_info *x)
+{
+	(void)v;
+	(void)x;
+	return EXIT_RESUME; /* only to pass through root mode: pending shootdowns are answered before entry */
+}
+
 static enum exit_action handle_invd(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
@@ -151,6 +158,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_VMFUNC] = handle_vmx_instruction,
 	[EXIT_CR_ACCESS] = handle_cr_access,
 	[EXIT_INVLPG] = handle_invlpg,
+	[EXIT_PREEMPTION_TIMER] = handle_preemption_timer,
 	[EXIT_INVPCID] = handle_invpcid,
 	[EXIT_IO_INSTRUCTION] = handle_io,
 	[EXIT_RDMSR] = handle_rdmsr,

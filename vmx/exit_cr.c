@@ -6,6 +6,7 @@
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/idt.h"
 #include "../arch/x86_64/msr.h"
+#include "../kernel/log.h"
 
 /* SDM Vol. 3C, table 28-3: exit qualification for control-register accesses. */
 #define CRQ_NUMBER(q) ((unsigned)(q) & 0xF)
@@ -87,6 +88,10 @@ enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 	(void)x;
 	u64 q = exit_qualification();
 	unsigned cr = CRQ_NUMBER(q);
+	if (v->cr_traced < 40 && ++v->cr_traced)
+		pr_debug("vcpu%u: CR%u access type %u value 0x%llx at rip 0x%llx", v->index, cr,
+			 CRQ_ACCESS_TYPE(q), (unsigned long long)vcpu_gpr(v, CRQ_GPR(q)),
+			 (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
 	switch (CRQ_ACCESS_TYPE(q)) {
 	case CR_MOV_TO: {
 		u64 val = vcpu_gpr(v, CRQ_GPR(q));

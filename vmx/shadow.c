@@ -10,10 +10,14 @@
 #include "../arch/x86_64/lapic.h"
 #include "../arch/x86_64/msr.h"
 #include "../arch/x86_64/percpu.h"
+#include "../arch/x86_64/tsc.h"
 #include "../kernel/log.h"
 #include "../kernel/options.h"
 #include "../kernel/spinlock.h"
 #include "../mm/palloc.h"
+
+/* A shootdown unanswered this long is worth a warning (the preemption timer bounds it at 1 ms). */
+#define KICK_LATE_US 20000
 
 static struct shadow_mmu mmu;
 static spinlock_t mmu_lock;
@@ -69,6 +73,17 @@ static void ack_kicks(struct vcpu *v)
 }
 
 /*
+ * One NMI to every other CPU (the all-excluding-self shorthand, as the stop
+ * path uses): where it arrives, the wait ends at once. Where it does not
+ * (Bochs drops NMIs to a CPU whose APIC the guest has not enabled yet), the
+ * VMX-preemption timer brings each vCPU out of the guest within 1 ms.
+ */
+static void kick(void)
+{
+	lapic_send_nmi_others();
+}
+
+/*
  * Shootdown: an NMI to every other running vCPU (NMIs exit the guest), then
  * wait until each has acknowledged from root mode. Acknowledging our own
  * requests while waiting keeps two CPUs that shoot at once from deadlocking.
@@ -80,19 +95,26 @@ static void flush_others(void *ctx)
 	u32 want[MAX_CPUS];
 	for (unsigned i = 0; i < ncpus_online; i++) {
 		struct vcpu *o = cpus[i]->vcpu;
-		if (!o || o == self || o->state != VCPU_RUNNING)
+		if (!o || o == self)
 			continue;
 		want[i] = __atomic_add_fetch(&o->kick_req, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&o->kick_nmis, 1, __ATOMIC_SEQ_CST);
-		lapic_send_ipi(cpus[i]->apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
 	}
+	kick();
 	for (unsigned i = 0; i < ncpus_online; i++) {
 		struct vcpu *o = cpus[i]->vcpu;
 		if (!o || o == self)
 			continue;
+		u64 late = rdtsc() + tsc_from_us(KICK_LATE_US);
+		bool warned = false;
 		while (o->state == VCPU_RUNNING && (s32)(o->kick_ack - want[i]) < 0) {
 			if (self)
 				ack_kicks(self);
+			if (!warned && (s64)(rdtsc() - late) > 0) {
+				warned = true;
+				pr_warn("shadow: vcpu%u has not answered a TLB shootdown for %u us; still waiting",
+					o->index, KICK_LATE_US);
+			}
 			cpu_relax();
 		}
 	}
@@ -196,6 +218,11 @@ bool shadow_paging_on(struct vcpu *v)
 		stop_no_root(v, cr3);
 		return false;
 	}
+	if (!v->paging_announced) {
+		v->paging_announced = true;
+		pr_info("shadow: vcpu%u turned paging on: it runs on shadow tables from CR3 0x%llx",
+			v->index, (unsigned long long)cr3);
+	}
 	return true;
 }
 
@@ -261,9 +288,8 @@ enum exit_action handle_page_fault(struct vcpu *v)
 	bool hidden_first = mmu.hidden_seen && !hidden_logged;
 	hidden_logged |= mmu.hidden_seen;
 	unlock();
-	/* loglevel=debug: the first faults, to see a guest that makes no progress. */
-	static u32 traced;
-	if (traced < 400 && __atomic_fetch_add(&traced, 1, __ATOMIC_RELAXED) < 400)
+	/* loglevel=debug: each vCPU's first faults, to see a guest that makes no progress. */
+	if (v->pf_traced < 200 && ++v->pf_traced)
 		pr_debug("shadow: vcpu%u #PF va 0x%llx rip 0x%llx error 0x%x -> %s (guest error 0x%x, gpa 0x%llx)",
 			 v->index, (unsigned long long)va, (unsigned long long)rip, pfec,
 			 f == SF_RETRY ? "fixed" : f == SF_INJECT ? "guest #PF" : f == SF_EMULATE ? "emulate" : "stop",

@@ -81,6 +81,8 @@ struct vcpu {
 	u64 cr2;
 	u64 pf_last_rip, pf_last_va;
 	u32 pf_repeat;           /* the same fault fixed again and again means a bug: stop */
+	u32 pf_traced, cr_traced; /* exits logged at loglevel=debug */
+	bool paging_announced;
 	/* TLB shootdown: another vCPU changed write protection or freed shadow tables. */
 	volatile u32 kick_req, kick_ack;
 	volatile u32 kick_nmis;  /* NMIs sent for shootdowns and not yet seen: not the guest's */

@@ -6,12 +6,16 @@
 #include "../arch/x86_64/idt.h"
 #include "../arch/x86_64/msr.h"
 #include "../arch/x86_64/percpu.h"
+#include "../arch/x86_64/tsc.h"
 #include "../kernel/kstring.h"
 #include "../kernel/log.h"
 #include "../kernel/options.h"
 #include "../mm/palloc.h"
 
 struct vmx_config vmx;
+
+/* With shadow paging on several vCPUs, no vCPU stays in the guest longer than this. */
+#define SHOOTDOWN_BOUND_US 1000
 
 /* MSR bitmap layout (25.6.9): read-low, read-high, write-low, write-high, 1 KiB each. */
 #define MSRBM_READ_LOW 0
@@ -74,7 +78,22 @@ status_t vmx_global_init(void)
 	 * exiting. NMIs exit so slatvisor can stop the guest; guest NMIs are
 	 * re-injected.
 	 */
-	vmx.pin = adjust("pin-based", c->pin_ctls, PIN_NMI_EXITING, PIN_NMI_EXITING);
+	/*
+	 * Shadow paging on several vCPUs: a shootdown needs every other vCPU to
+	 * leave the guest. NMIs do that on hardware, but Bochs does not deliver
+	 * them to a CPU whose APIC the guest has not enabled yet (a CPU it is
+	 * still starting), so the preemption timer also bounds the wait.
+	 */
+	u32 pin_want = PIN_NMI_EXITING;
+	bool smp_shadow = vmx.shadow && ncpus_online > 1;
+	if (smp_shadow)
+		pin_want |= PIN_PREEMPTION_TIMER;
+	vmx.pin = adjust("pin-based", c->pin_ctls, pin_want, PIN_NMI_EXITING);
+	if (vmx.pin & PIN_PREEMPTION_TIMER) {
+		/* SDM Vol. 3C, 26.5.1: the timer counts down at the TSC rate divided by 2^(MISC bits 4:0). */
+		unsigned rate = (unsigned)(c->msr[MSR_IA32_VMX_MISC - MSR_IA32_VMX_FIRST] & 0x1F);
+		vmx.preemption_ticks = (u32)MAX(tsc_from_us(SHOOTDOWN_BOUND_US) >> rate, 1ULL);
+	}
 	/* Shadow paging: every CR3 load and store, and every INVLPG (and INVPCID), is slatvisor's. */
 	u32 paging = vmx.shadow ? PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING : 0;
 	vmx.proc = adjust("processor-based", c->proc_ctls,
@@ -249,6 +268,8 @@ void vmcs_init(struct vcpu *v)
 	vmcs_write32(VMCS_ENTRY_CONTROLS, vmx.entry);
 	/* The VMCS layout is the CPU's own (25.11.3): every field used is written, none assumed zero. */
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	if (vmx.preemption_ticks)
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, vmx.preemption_ticks);
 	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write64(VMCS_TSC_OFFSET, 0);

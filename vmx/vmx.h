@@ -62,6 +62,7 @@ struct vmx_config {
 	bool unrestricted;
 	bool trap_efer;    /* the guest's EFER is kept by slatvisor (shadow paging, or MSR-load lists) */
 	bool efer_by_list; /* no VM-entry "load IA32_EFER": EFER is switched by MSR-load lists */
+	u32 preemption_ticks; /* nonzero: every vCPU exits at least this often (preemption timer units) */
 	u32 pin, proc, proc2, exit, entry; /* controls every vCPU starts with */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 cr0_mask, cr4_mask;            /* guest/host masks: bits the guest may not own */

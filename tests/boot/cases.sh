@@ -58,9 +58,55 @@ check_guest_ran() {
 	expect 'stat: all vcpus'
 	expect 'stat total exits=[0-9]+'
 	expect 'power: powering off'
-	reject 'FAIL'
+	reject '[^0-9] FAIL' # "memcheck: 8 ok, 0 FAIL" is the one FAIL allowed
 	check_line_format
 }
+
+# The integrity workload (slat.memcheck=1) and the shadow engine's statistics.
+check_memcheck_and_shadow() {
+	for c in fork-cow mprotect-fault munmap-fault mremap madv-dontneed shared; do
+		expect "memcheck: $c ok"
+	done
+	expect 'memcheck: thp ok \([1-9][0-9]* kB huge, split checked\)'
+	expect "memcheck: threads-mmap ok \($1 thread"
+	expect 'memcheck: 8 ok, 0 FAIL'
+	expect 'stat shadow faults fill=[1-9][0-9]* guest=[1-9][0-9]* dirty=[0-9]+ unsync=[1-9]'
+	expect 'stat shadow cr3 switches=[1-9][0-9]* root_hits=[1-9][0-9]* root_misses=[1-9]'
+	expect 'stat shadow sync resyncs=[1-9][0-9]* pages_resynced=[1-9]'
+	expect 'stat shadow pool pages=2048 used=[1-9]'
+	expect 'ept: hypervisor image intact'
+}
+
+# Core 2 (no EPT): shadow paging, EFER switched by MSR-load lists, one vCPU.
+shadow_penryn() {
+	boot_guest --bochs --cpu core2_penryn_t9600 --cpus 1 --timeout 1200 \
+		--iso "$(guest_iso "penryn-pti$1" "pti=$1 slat.memcheck=1")"
+	check_guest_ran 1
+	expect "guest: kpti=$1"
+	expect 'vmx: EPT off, VPID off, unrestricted guest off, EFER by MSR-load lists'
+	expect 'vmx: this CPU has no usable EPT: guest paging runs on shadow page tables'
+	expect 'shadow: vcpu0 turned paging on'
+	check_memcheck_and_shadow 1
+}
+case_bochs_penryn_shadow_pti_on() { shadow_penryn on; }
+case_bochs_penryn_shadow_pti_off() { shadow_penryn off; }
+
+# Haswell with paging=shadow on 2 CPUs: the AP starts in real mode on the EPT (unrestricted guest)
+# and moves to shadow tables when it turns paging on; TLB shootdowns between the vCPUs.
+shadow_haswell() {
+	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 2 --timeout 2400 \
+		--iso "$(guest_iso "hswshadow-pti$1" "pti=$1 slat.memcheck=1" paging=shadow)"
+	check_guest_ran 2
+	expect "guest: kpti=$1"
+	expect 'vmx: EPT off, VPID on, unrestricted guest on while guest paging is off'
+	expect 'vmx: paging=shadow: guest paging runs on shadow page tables'
+	expect 'vcpu1: started by the guest'
+	expect 'shadow: vcpu1 turned paging on'
+	reject 'failed to wakeup|has not answered a TLB shootdown'
+	check_memcheck_and_shadow 2
+}
+case_bochs_haswell_shadow_2cpu_pti_on() { shadow_haswell on; }
+case_bochs_haswell_shadow_2cpu_pti_off() { shadow_haswell off; }
 
 # Dummy modules for the module-listing cases.
 mkdir -p "$T"
@@ -133,7 +179,7 @@ case_qemu_no_vtx() {
 	check_line_format
 }
 
-# Core 2: VT-x without EPT. Until the shadow engine exists, slatvisor says no guest can run.
+# Core 2: VT-x without EPT, so shadow paging; with no guest kernel given, a clean halt.
 case_bochs_penryn_2cpu() {
 	tests/boot/emu --log "$LOG" --until 'all CPUs halted|PANIC' \
 		--bochs --cpu core2_penryn_t9600 --cpus 2 --timeout 300 --iso "$(iso plain)" ||
@@ -143,8 +189,9 @@ case_bochs_penryn_2cpu() {
 	expect 'largest pages 2 MiB' # Core 2 has no 1 GiB pages
 	expect 'warning: modules: none given, so there is no guest kernel to launch'
 	expect 'vmx: msr 0x48c IA32_VMX_EPT_VPID_CAP: not present on this CPU'
-	expect 'error: vmx: this CPU has no usable EPT'
-	expect 'vmx: no guest can run; all CPUs halted'
+	expect 'vmx: this CPU has no usable EPT: guest paging runs on shadow page tables'
+	expect 'shadow: 2048 shadow pages \(8192 KiB\)'
+	expect 'linux: the guest cannot start; all CPUs halted'
 	reject 'PANIC'
 	check_line_format
 }

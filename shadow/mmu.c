@@ -406,6 +406,7 @@ static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, cons
 		set_leaf(m, sp, i, val);
 	if (old & E_P)
 		owe(sv, FLUSH_ALL); /* a stale translation of this address may be cached */
+	*gpa = r->gpa;
 	return SF_RETRY;
 }
 
@@ -533,7 +534,7 @@ void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv)
 u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
 		   bool pcide, bool flush)
 {
-	m->stats.cr3_switches++;
+	sv->cr3_switches++;
 	if (flush)
 		sync_all(m, sv);
 	union spt_role role = shadow_role(pg, PT_LEVELS);
@@ -578,4 +579,25 @@ void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64
 	m->unsync_head = SPT_NONE;
 	m->env = *env;
 	m->gops = (struct pt_ops){ E_P, E_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
+}
+
+void shadow_explain(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 va, u64 target,
+		    struct shadow_explain *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct spt_page *sp = sv->root;
+	for (int l = PT_LEVELS; sp && l >= 1; l--) {
+		u64 e = table_of(m, sp)[pt_index(va, l)];
+		out->entry[l] = e;
+		out->role[l] = sp->role.word;
+		out->gfn[l] = sp->gfn;
+		sp = l > 1 && (e & E_P) ? child_of(m, e) : NULL;
+	}
+	struct gfn_meta *g = meta_of(m, target >> PAGE_SHIFT);
+	if (g) {
+		out->protect = g->protect;
+		out->shadowed = g->shadowed;
+		out->overflow = g->overflow;
+	}
+	out->unsync_count = m->unsync_count;
 }

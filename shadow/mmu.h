@@ -50,7 +50,6 @@ struct shadow_stats {
 	u64 fault_unsync;    /* a write to a guest page table: the table goes out of sync */
 	u64 fault_spurious;  /* nothing to fix: a stale TLB entry on this CPU */
 	u64 fault_mmio;      /* a write to a trapped page, emulated by the caller */
-	u64 cr3_switches;
 	u64 resyncs;         /* flush points that found tables out of sync */
 	u64 pages_resynced;
 	u64 entries_zapped;
@@ -83,6 +82,7 @@ struct shadow_vcpu {
 	struct spt_page *root;
 	u64 guest_cr3;
 	enum shadow_flush flush; /* the strongest flush owed to this CPU's TLB */
+	u64 cr3_switches;        /* per vCPU: the fast path counts without the engine's lock */
 };
 
 /*
@@ -121,5 +121,16 @@ enum shadow_fault {
 enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv,
 				    const struct gw_paging *pg, u64 va, u32 pfec, u32 *guest_pfec,
 				    u64 *gpa);
+
+/* For a bug report: the shadow entries on the path to @va, and the target frame's counts. */
+struct shadow_explain {
+	u64 entry[PT_LEVELS + 1];
+	u32 role[PT_LEVELS + 1]; /* of the shadow page holding entry[level] */
+	u64 gfn[PT_LEVELS + 1];
+	u8 protect, shadowed, overflow;
+	u32 unsync_count;
+};
+void shadow_explain(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 va, u64 target,
+		    struct shadow_explain *out);
 
 #endif

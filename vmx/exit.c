@@ -344,6 +344,11 @@ void vmx_handle_exit(struct vcpu *v)
 {
 	u64 start = rdtsc();
 	u32 raw = vmcs_read32(VMCS_EXIT_REASON);
+	if (raw == EXIT_CR_ACCESS && vmx.shadow && shadow_fast_cr_exit(v)) {
+		v->stats.count[EXIT_CR_ACCESS]++;
+		v->stats.cycles[EXIT_CR_ACCESS] += rdtsc() - start;
+		return;
+	}
 	struct exit_info x = { EXIT_REASON_BASIC(raw) };
 
 	if (stop_requested) {

@@ -5,6 +5,13 @@
 #include "vcpu.h"
 
 /* What a handler asks for once it is done. */
+/* SDM Vol. 3C, table 28-3: exit qualification for control-register accesses. */
+#define CRQ_NUMBER(q) ((unsigned)(q) & 0xF)
+#define CRQ_ACCESS_TYPE(q) (((unsigned)(q) >> 4) & 3)
+#define CRQ_GPR(q) (((unsigned)(q) >> 8) & 0xF)
+#define CRQ_LMSW_SOURCE(q) (((q) >> 16) & 0xFFFF)
+enum { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };
+
 enum exit_action {
 	EXIT_RESUME, /* enter the guest again (the handler skipped or injected as needed) */
 	EXIT_STOP,   /* stop the whole guest: the handler called guest_stop() with its reason */

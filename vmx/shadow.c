@@ -3,6 +3,7 @@
 #include "apic_start.h"
 #include "ept.h"
 #include "guest_mem.h"
+#include "insn.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
@@ -11,6 +12,7 @@
 #include "../arch/x86_64/msr.h"
 #include "../arch/x86_64/percpu.h"
 #include "../arch/x86_64/tsc.h"
+#include "../kernel/kstring.h"
 #include "../kernel/log.h"
 #include "../kernel/options.h"
 #include "../kernel/spinlock.h"
@@ -266,7 +268,115 @@ void shadow_paging_rules_changed(struct vcpu *v, bool flush)
 		v->sv.flush = FLUSH_ALL;
 }
 
+/*
+ * The KPTI fast path. A guest with KPTI reads and writes CR3 twice per
+ * system call, and each is a VM exit; what makes it cost is the generic
+ * exit path around the few lines of real work. Here, before any of it: a
+ * CR3 read, and a CR3 write whose root is cached and which finds nothing
+ * out of sync. Everything else (and anything pending for this vCPU) takes
+ * the full path. The root cache is this vCPU's alone, so no lock is needed.
+ */
+bool shadow_fast_cr_exit(struct vcpu *v)
+{
+	if (!v->shadow_on || v->nmi_pending || v->cr2_due || v->kick_ack != v->kick_req ||
+	    v->kick_flush || guest_stopping())
+		return false;
+	u64 q = exit_qualification();
+	if (CRQ_NUMBER(q) != 3)
+		return false;
+	if (CRQ_ACCESS_TYPE(q) == CR_MOV_FROM) {
+		vcpu_set_gpr(v, CRQ_GPR(q), v->sv.guest_cr3);
+	} else if (CRQ_ACCESS_TYPE(q) == CR_MOV_TO) {
+		u64 val = vcpu_gpr(v, CRQ_GPR(q));
+		bool pcide = vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE;
+		bool flush = !(pcide && (val & CR3_NO_FLUSH));
+		val &= ~CR3_NO_FLUSH;
+		if ((flush && __atomic_load_n(&mmu.unsync_count, __ATOMIC_ACQUIRE)) || !v->sv.root)
+			return false;
+		struct spt_page *root = root_cache_get(&v->sv.rc, root_key(val, pcide));
+		/* A root built under other rules (NXE, WP) goes through shadow_set_cr3. */
+		if (!root || root->role.word != v->sv.root->role.word)
+			return false;
+		v->sv.cr3_switches++;
+		if (root != v->sv.root || flush)
+			v->sv.flush = v->sv.flush > FLUSH_NONGLOBAL ? v->sv.flush : FLUSH_NONGLOBAL;
+		v->sv.root = root;
+		v->sv.guest_cr3 = val;
+		vmcs_writenat(VMCS_GUEST_CR3, root->table);
+	} else {
+		return false;
+	}
+	vcpu_skip_instruction(v);
+	shadow_before_entry(v);
+	return true;
+}
+
 /* ---- exits ---- */
+
+/* The same write fault fixed this often: perform the store (see emulate_store). */
+#define STORE_EMULATE_AFTER 3
+
+static u64 stores_emulated;
+
+/*
+ * Bochs's Core 2 (no VPID) sometimes faults a write again and again though
+ * every shadow entry on its path allows it (seen in a byte-copy loop into a
+ * page that used to be a guest page table). Rather than hang, slatvisor
+ * performs that one MOV store itself, into the frame the guest's tables
+ * name, and moves on. Only plain MOV stores into guest RAM, within a page.
+ */
+static bool emulate_store(struct vcpu *v, u64 va, u64 gpa)
+{
+	u8 code[15];
+	unsigned avail = sizeof(code);
+	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
+	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
+		return false;
+	while (avail && !guest_read_linear(rip, code, avail))
+		avail--;
+	struct mmio_store st;
+	if (!avail || !insn_decode_store(code, avail, &st) || (va & (PAGE_SIZE - 1)) + st.size > PAGE_SIZE ||
+	    ept_gpa_kind(gpa) != GPA_RAM)
+		return false;
+	u64 value = st.from_reg ? vcpu_gpr(v, st.reg) : st.imm;
+	if (st.high_byte)
+		value >>= 8;
+	memcpy((void *)(uintptr_t)gpa, &value, st.size); /* little-endian: the low bytes */
+	vmcs_writenat(VMCS_GUEST_RIP, rip + st.length);
+	__atomic_add_fetch(&stores_emulated, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* The shadow path to @va, for a bug report. */
+static void explain(struct vcpu *v, u64 va, u64 gpa)
+{
+	struct shadow_explain x;
+	lock(v);
+	shadow_explain(&mmu, &v->sv, va, gpa, &x);
+	unlock();
+	for (int l = PT_LEVELS; l >= 1; l--)
+		pr_err("shadow: level %d entry 0x%llx in shadow page of frame 0x%llx role 0x%x", l,
+		       (unsigned long long)x.entry[l], (unsigned long long)x.gfn[l], x.role[l]);
+	pr_err("shadow: target 0x%llx: protect %u shadowed %u overflow %u; %u tables out of sync",
+	       (unsigned long long)gpa, x.protect, x.shadowed, x.overflow, x.unsync_count);
+	u8 code[8] = { 0 };
+	guest_read_linear(vmcs_readnat(VMCS_GUEST_RIP), code, sizeof(code));
+	pr_err("shadow: hardware CR3 0x%llx, root table 0x%llx, guest CR3 0x%llx, hardware CR0 0x%llx CR4 0x%llx EFER 0x%llx",
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR3), (unsigned long long)(v->sv.root ? v->sv.root->table : 0),
+	       (unsigned long long)v->sv.guest_cr3, (unsigned long long)vmcs_readnat(VMCS_GUEST_CR0),
+	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR4), (unsigned long long)rdmsr(MSR_IA32_EFER));
+	if (v->msr_lists) {
+		const struct msr_entry *l = (const struct msr_entry *)(uintptr_t)v->msr_lists;
+		pr_err("shadow: guest EFER 0x%llx; entry list %u: 0x%x=0x%llx, exit list %u: 0x%x=0x%llx",
+		       (unsigned long long)vcpu_efer(v), vmcs_read32(VMCS_ENTRY_MSR_LOAD_COUNT), l[0].index,
+		       (unsigned long long)l[0].value, vmcs_read32(VMCS_EXIT_MSR_LOAD_COUNT), l[1].index,
+		       (unsigned long long)l[1].value);
+	}
+	pr_err("shadow: instruction bytes %02x %02x %02x %02x %02x %02x %02x %02x, rcx 0x%llx rdi 0x%llx rsi 0x%llx",
+	       code[0], code[1], code[2], code[3], code[4], code[5], code[6], code[7],
+	       (unsigned long long)v->regs.gpr[GPR_RCX], (unsigned long long)v->regs.gpr[GPR_RDI],
+	       (unsigned long long)v->regs.gpr[GPR_RSI]);
+}
 
 enum exit_action handle_page_fault(struct vcpu *v)
 {
@@ -302,7 +412,13 @@ enum exit_action handle_page_fault(struct vcpu *v)
 	case SF_RETRY:
 		/* The same fault fixed over and over would hang the guest silently: a slatvisor bug. */
 		if (va == v->pf_last_va && rip == v->pf_last_rip) {
-			if (++v->pf_repeat > 64) {
+			if (++v->pf_repeat == STORE_EMULATE_AFTER && (pfec & PFEC_W) && emulate_store(v, va, gpa)) {
+				v->pf_repeat = 0;
+				v->pf_last_rip = 0;
+				return EXIT_RESUME;
+			}
+			if (v->pf_repeat > 64) {
+				explain(v, va, gpa);
 				guest_stop(v, STOP_HALT, "shadow: vcpu%u faults at 0x%llx (rip 0x%llx, error 0x%x) again and again; the guest is stopped",
 					   v->index, (unsigned long long)va, (unsigned long long)rip, pfec);
 				return EXIT_STOP;
@@ -433,12 +549,25 @@ void shadow_before_entry(struct vcpu *v)
 		v->kick_flush = false;
 		f = FLUSH_ALL;
 	}
-	/* Without VPID every VM entry and exit flushes the guest's translations anyway. */
 	if (f != FLUSH_NONE && vmx.use_vpid) {
 		u64 type = f == FLUSH_NONGLOBAL && vmx.caps.invvpid_single_retaining_globals
 				   ? INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS
 				   : INVVPID_SINGLE_CONTEXT;
 		invvpid(type, v->vpid, 0);
+	} else if (f != FLUSH_NONE) {
+		/*
+		 * Without VPID the guest's translations share VPID 0 with slatvisor's.
+		 * Do not count on VM entry to drop them (Bochs keeps them while CR3
+		 * is unchanged): a CR3 reload drops the non-global ones, a CR4.PGE
+		 * toggle all of them (SDM Vol. 3A, 4.10.4.1).
+		 */
+		if (f == FLUSH_ALL) {
+			u64 cr4 = read_cr4();
+			write_cr4(cr4 ^ CR4_PGE);
+			write_cr4(cr4);
+		} else {
+			write_cr3(read_cr3());
+		}
 	}
 	v->sv.flush = FLUSH_NONE;
 	if (v->cr2_due) {
@@ -455,7 +584,7 @@ void shadow_print_stats(void)
 	if (vmx.use_ept)
 		return;
 	const struct shadow_stats *s = &mmu.stats;
-	u64 hits = 0, misses = 0, evictions = 0;
+	u64 hits = 0, misses = 0, evictions = 0, switches = 0;
 	for (unsigned i = 0; i < ncpus_online; i++) {
 		struct vcpu *v = cpus[i]->vcpu;
 		if (!v)
@@ -463,13 +592,15 @@ void shadow_print_stats(void)
 		hits += v->sv.rc.hits;
 		misses += v->sv.rc.misses;
 		evictions += v->sv.rc.evictions;
+		switches += v->sv.cr3_switches;
 	}
-	pr_info("stat shadow faults fill=%llu guest=%llu dirty=%llu unsync=%llu spurious=%llu mmio=%llu",
+	pr_info("stat shadow faults fill=%llu guest=%llu dirty=%llu unsync=%llu spurious=%llu mmio=%llu stores_emulated=%llu",
 		(unsigned long long)s->fault_fill, (unsigned long long)s->fault_guest,
 		(unsigned long long)s->fault_dirty, (unsigned long long)s->fault_unsync,
-		(unsigned long long)s->fault_spurious, (unsigned long long)s->fault_mmio);
+		(unsigned long long)s->fault_spurious, (unsigned long long)s->fault_mmio,
+		(unsigned long long)stores_emulated);
 	pr_info("stat shadow cr3 switches=%llu root_hits=%llu root_misses=%llu root_evictions=%llu",
-		(unsigned long long)s->cr3_switches, (unsigned long long)hits,
+		(unsigned long long)switches, (unsigned long long)hits,
 		(unsigned long long)misses, (unsigned long long)evictions);
 	pr_info("stat shadow sync resyncs=%llu pages_resynced=%llu entries_zapped=%llu unsync_writes=%llu",
 		(unsigned long long)s->resyncs, (unsigned long long)s->pages_resynced,

@@ -27,6 +27,9 @@ enum exit_action shadow_write_cr3(struct vcpu *v, u64 val);
 /* The guest changed CR4 bits that rule translations (PGE, PCIDE, SMEP, SMAP) or EFER.NXE/CR0.WP. */
 void shadow_paging_rules_changed(struct vcpu *v, bool flush);
 
+/* A CR-access exit handled before the generic exit path, if it is a simple CR3 access. */
+bool shadow_fast_cr_exit(struct vcpu *v);
+
 enum exit_action handle_page_fault(struct vcpu *v);
 enum exit_action handle_invlpg(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x);

@@ -186,7 +186,12 @@ struct vcpu *vmx_cpu_on(unsigned index)
 	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
 		cr4 |= CR4_OSXSAVE; /* lets slatvisor run XSETBV for the guest */
 	write_cr4((cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
-	write_cr0((read_cr0() | vmx.cr0_fixed0 | CR0_PE | CR0_PG) & vmx.cr0_fixed1);
+	/*
+	 * Caches on: firmware may leave CD and NW set from reset (Bochs's BIOS
+	 * does), and VM entry keeps them for the guest (Bochs), whose writes
+	 * through writable shadow entries then fault.
+	 */
+	write_cr0((read_cr0() | vmx.cr0_fixed0 | CR0_PE | CR0_PG) & vmx.cr0_fixed1 & ~(u64)(CR0_CD | CR0_NW));
 
 	struct vcpu *v = (struct vcpu *)(uintptr_t)palloc(ALIGN_UP(sizeof(struct vcpu), PAGE_SIZE) / PAGE_SIZE,
 						      PALLOC_ANYWHERE);
@@ -339,6 +344,14 @@ void vcpu_load_cr0(struct vcpu *v, u64 val)
 	/* Shadow tables are 4-level tables and rely on write protection holding in supervisor mode too. */
 	if (v->shadow_on)
 		hw |= CR0_PE | CR0_PG | CR0_WP;
+	/*
+	 * With shadow paging the CPU keeps its caches on whatever the guest
+	 * writes to CD and NW (the guest reads back its own values): Bochs
+	 * faults writes through writable shadow entries while CD and NW are
+	 * set. Linux sets CD only around MTRR updates, with WBINVD anyway.
+	 */
+	if (vmx.shadow)
+		hw &= ~(u64)(CR0_CD | CR0_NW);
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR0, hw);
 }

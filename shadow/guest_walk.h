@@ -40,7 +40,7 @@ struct gw_result {
  * Translate @va for @access as the CPU would in 4-level paging. On success,
  * set the accessed flag in every entry used and the dirty flag in the leaf
  * on a write (atomically: other CPUs walk the same tables), and return true.
- * On a fault, set nothing (as KVM does; the SDM lets a CPU do either) and
+ * On a fault, set nothing (the SDM lets a CPU do either; setting nothing is simpler to get right) and
  * return false with r->pfec. @mem's table() reaches guest-physical memory,
  * NULL outside guest RAM: such a table faults as a reserved-bit violation.
  */

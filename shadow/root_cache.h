@@ -6,7 +6,7 @@
 
 /*
  * Under KPTI every process has two roots (user and kernel), and a system call
- * switches between them twice: with three cached roots, as in older KVM, a
+ * switches between them twice: with three cached roots a
  * few processes already thrash. Sixteen keep eight processes' pairs.
  */
 #define ROOT_CACHE_SLOTS 16

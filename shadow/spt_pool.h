@@ -7,7 +7,7 @@
 /*
  * What a shadow page stands for besides the guest frame it shadows: the same
  * guest table seen under other rules needs another shadow page. Packed into
- * one word so (gfn, role) is one hash key, as KVM's shadow MMU does.
+ * one word so (gfn, role) compares in one instruction.
  */
 union spt_role {
 	struct {

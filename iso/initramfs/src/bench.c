@@ -1,4 +1,4 @@
-/* bench: guest-timed microbenchmarks (system calls, pipes, fork+exec, page faults) for comparing slatvisor with bare metal and KVM. */
+/* bench: guest-timed microbenchmarks (system calls, pipes, fork+exec, page faults) for comparing slatvisor's paging modes with no hypervisor. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>

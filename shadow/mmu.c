@@ -524,6 +524,18 @@ static void drop_roots(struct shadow_vcpu *sv)
 	sv->root = NULL;
 }
 
+void shadow_zap_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
+{
+	m->stats.zap_alls++;
+	drop_roots(sv);
+	u32 before;
+	do {
+		before = m->pool.used;
+		reclaim(m, sv);
+	} while (m->pool.used && m->pool.used < before);
+	owe(sv, FLUSH_ALL);
+}
+
 void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	m->stats.resets++;

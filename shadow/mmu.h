@@ -58,6 +58,7 @@ struct shadow_stats {
 	u64 reclaims;        /* shadow pages reclaimed from a full pool */
 	u64 remote_flushes;
 	u64 resets;          /* every root dropped: the guest changed NXE or paging mode */
+	u64 zap_alls;        /* every shadow page freed: a fault the shadow allows kept coming back */
 };
 
 struct shadow_mmu {
@@ -106,6 +107,13 @@ u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw
 
 /* INVLPG, INVPCID, a CR4 change to PGE/PCIDE/SMEP, a flushing CR3 write: sync what is out of sync. */
 void shadow_flush_point(struct shadow_mmu *m, struct shadow_vcpu *sv, enum shadow_flush hw);
+
+/*
+ * Free every shadow page nothing pins (this vCPU's roots unpinned first):
+ * the last resort when a fault the shadow allows keeps coming back. The
+ * caller reloads the root with shadow_set_cr3.
+ */
+void shadow_zap_all(struct shadow_mmu *m, struct shadow_vcpu *sv);
 
 /* Forget this vCPU's roots (its paging rules changed): the next set_cr3 rebuilds them. */
 void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv);

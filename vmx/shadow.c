@@ -3,7 +3,6 @@
 #include "apic_start.h"
 #include "ept.h"
 #include "guest_mem.h"
-#include "insn.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
@@ -12,7 +11,6 @@
 #include "../arch/x86_64/msr.h"
 #include "../arch/x86_64/percpu.h"
 #include "../arch/x86_64/tsc.h"
-#include "../kernel/kstring.h"
 #include "../kernel/log.h"
 #include "../kernel/options.h"
 #include "../kernel/spinlock.h"
@@ -313,39 +311,13 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 
 /* ---- exits ---- */
 
-/* The same write fault fixed this often: perform the store (see emulate_store). */
-#define STORE_EMULATE_AFTER 3
-
-static u64 stores_emulated;
-
 /*
- * Bochs's Core 2 (no VPID) sometimes faults a write again and again though
- * every shadow entry on its path allows it (seen in a byte-copy loop into a
- * page that used to be a guest page table). Rather than hang, slatvisor
- * performs that one MOV store itself, into the frame the guest's tables
- * name, and moves on. Only plain MOV stores into guest RAM, within a page.
+ * The same fault "fixed" this often means the shadow state is inconsistent
+ * in a way not understood yet (seen on Bochs about once per long run, always
+ * a write into a frame that used to hold a guest page table): every shadow
+ * page is freed and rebuilt from the guest's tables.
  */
-static bool emulate_store(struct vcpu *v, u64 va, u64 gpa)
-{
-	u8 code[15];
-	unsigned avail = sizeof(code);
-	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
-	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
-		return false;
-	while (avail && !guest_read_linear(rip, code, avail))
-		avail--;
-	struct mmio_store st;
-	if (!avail || !insn_decode_store(code, avail, &st) || (va & (PAGE_SIZE - 1)) + st.size > PAGE_SIZE ||
-	    ept_gpa_kind(gpa) != GPA_RAM)
-		return false;
-	u64 value = st.from_reg ? vcpu_gpr(v, st.reg) : st.imm;
-	if (st.high_byte)
-		value >>= 8;
-	memcpy((void *)(uintptr_t)gpa, &value, st.size); /* little-endian: the low bytes */
-	vmcs_writenat(VMCS_GUEST_RIP, rip + st.length);
-	__atomic_add_fetch(&stores_emulated, 1, __ATOMIC_RELAXED);
-	return true;
-}
+#define ZAP_ALL_AFTER 3
 
 /* The shadow path to @va, for a bug report. */
 static void explain(struct vcpu *v, u64 va, u64 gpa)
@@ -412,9 +384,14 @@ enum exit_action handle_page_fault(struct vcpu *v)
 	case SF_RETRY:
 		/* The same fault fixed over and over would hang the guest silently: a slatvisor bug. */
 		if (va == v->pf_last_va && rip == v->pf_last_rip) {
-			if (++v->pf_repeat == STORE_EMULATE_AFTER && (pfec & PFEC_W) && emulate_store(v, va, gpa)) {
-				v->pf_repeat = 0;
-				v->pf_last_rip = 0;
+			if (++v->pf_repeat == ZAP_ALL_AFTER) {
+				lock(v);
+				shadow_zap_all(&mmu, &v->sv);
+				unlock();
+				if (!load_root(v, v->sv.guest_cr3, false)) {
+					stop_no_root(v, v->sv.guest_cr3);
+					return EXIT_STOP;
+				}
 				return EXIT_RESUME;
 			}
 			if (v->pf_repeat > 64) {
@@ -594,19 +571,19 @@ void shadow_print_stats(void)
 		evictions += v->sv.rc.evictions;
 		switches += v->sv.cr3_switches;
 	}
-	pr_info("stat shadow faults fill=%llu guest=%llu dirty=%llu unsync=%llu spurious=%llu mmio=%llu stores_emulated=%llu",
+	pr_info("stat shadow faults fill=%llu guest=%llu dirty=%llu unsync=%llu spurious=%llu mmio=%llu",
 		(unsigned long long)s->fault_fill, (unsigned long long)s->fault_guest,
 		(unsigned long long)s->fault_dirty, (unsigned long long)s->fault_unsync,
-		(unsigned long long)s->fault_spurious, (unsigned long long)s->fault_mmio,
-		(unsigned long long)stores_emulated);
+		(unsigned long long)s->fault_spurious, (unsigned long long)s->fault_mmio);
 	pr_info("stat shadow cr3 switches=%llu root_hits=%llu root_misses=%llu root_evictions=%llu",
 		(unsigned long long)switches, (unsigned long long)hits,
 		(unsigned long long)misses, (unsigned long long)evictions);
 	pr_info("stat shadow sync resyncs=%llu pages_resynced=%llu entries_zapped=%llu unsync_writes=%llu",
 		(unsigned long long)s->resyncs, (unsigned long long)s->pages_resynced,
 		(unsigned long long)s->entries_zapped, (unsigned long long)s->fault_unsync);
-	pr_info("stat shadow pool pages=%u used=%u reclaims=%llu protects=%llu rmap_scans=%llu remote_flushes=%llu resets=%llu",
+	pr_info("stat shadow pool pages=%u used=%u reclaims=%llu protects=%llu rmap_scans=%llu remote_flushes=%llu resets=%llu zap_alls=%llu",
 		mmu.pool.capacity, mmu.pool.used, (unsigned long long)s->reclaims,
 		(unsigned long long)s->protects, (unsigned long long)s->rmap_scans,
-		(unsigned long long)s->remote_flushes, (unsigned long long)s->resets);
+		(unsigned long long)s->remote_flushes, (unsigned long long)s->resets,
+		(unsigned long long)s->zap_alls);
 }

@@ -324,7 +324,11 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 				check_all(&gpg);
 			break;
 		}
-		case 4: /* INVLPG */
+		case 4: /* INVLPG; now and then, the last resort of starting the shadow over */
+			if (!rnd(8)) {
+				shadow_zap_all(&m, &sv);
+				CHECK(shadow_set_cr3(&m, &sv, &gpg, pcide, false) != 0);
+			}
 			shadow_flush_point(&m, &sv, FLUSH_ALL);
 			check_all(&gpg);
 			break;
@@ -345,6 +349,7 @@ TEST(shadow_differential_random_edits_switches_invlpg)
 	for (unsigned seed = 1; seed <= 6; seed++)
 		differential(MAX_POOL, 3000, false, seed);
 	CHECK(m.stats.fault_unsync > 0); /* the edits really went through write protection */
+	CHECK(m.stats.zap_alls > 0);
 	CHECK(m.stats.pages_resynced > 0);
 }
 

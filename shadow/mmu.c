@@ -327,41 +327,25 @@ static void want_child(const struct gw_paging *pg, const struct gw_result *r, in
 	*rights = level == r->level ? leaf & RIGHTS : E_RW | E_US;
 }
 
-static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
-			      u64 va, u32 access, const struct gw_result *r, u64 *gpa, bool *protected_new)
-{
-	struct spt_page *sp = sv->root;
-	for (int l = PT_LEVELS; l >= 2; l--) {
-		u64 *e = &table_of(m, sp)[pt_index(va, l)];
-		u64 gfn, rights;
-		union spt_role role;
-		want_child(pg, r, l, &gfn, &role, &rights);
-		u64 old = *e;
-		struct spt_page *child = NULL;
-		if (old & E_P) {
-			struct spt_page *c = child_of(m, old);
-			if (c->gfn == gfn && c->role.word == role.word)
-				child = c;
-		}
-		if (child && (old & RIGHTS) == rights) {
-			spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
-			sp = child;
-			continue;
-		}
-		if (!child) {
-			sp->pins++; /* a reclaim must not take the table this path is being linked into */
-			child = get_page(m, sv, gfn, role, protected_new);
-			sp->pins--;
-		}
-		if (!child)
-			return SF_STOP;
-		__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
-		if (old & E_P)
-			owe(sv, FLUSH_ALL); /* this CPU may cache the old entry */
-		sp = child;
-	}
+/* One fill, as a step on the shared walk (mm/pt.c) over the shadow tables. */
+struct fill_walk {
+	struct shadow_mmu *m;
+	struct shadow_vcpu *sv;
+	const struct gw_paging *pg;
+	const struct gw_result *r;
+	u32 access;
+	u64 *gpa;
+	bool *protected_new;
+	struct spt_page *sp; /* the shadow page holding the entry the step is given */
+	enum shadow_fault result;
+};
 
-	unsigned i = pt_index(va, 1);
+/* The leaf: writable as the guest's entry and write protection allow. */
+static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
+{
+	struct shadow_mmu *m = w->m;
+	const struct gw_result *r = w->r;
+	struct spt_page *sp = w->sp;
 	u64 target = ALIGN_DOWN(r->gpa, PAGE_SIZE);
 	u64 attrs;
 	bool write_ok;
@@ -372,11 +356,11 @@ static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, cons
 		attrs = direct_attrs(sp->role);
 		write_ok = sp->role.access;
 	}
-	bool write = access & GW_WRITE, unsynced = false;
+	*w->gpa = r->gpa;
+	bool write = w->access & GW_WRITE, unsynced = false;
 	if (write && write_ok) {
 		if (m->env.trap_write && m->env.trap_write(m->env.ctx, target)) {
 			m->stats.fault_mmio++;
-			*gpa = r->gpa;
 			return SF_EMULATE;
 		}
 		struct gfn_meta *g = meta_of(m, target >> PAGE_SHIFT);
@@ -387,10 +371,8 @@ static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, cons
 		}
 	}
 	u64 val;
-	if (!leaf_value(m, target, attrs, write_ok, &val)) {
-		*gpa = r->gpa;
+	if (!leaf_value(m, target, attrs, write_ok, &val))
 		return SF_STOP;
-	}
 	u64 old = table_of(m, sp)[i];
 	if (unsynced)
 		; /* counted above */
@@ -405,9 +387,58 @@ static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, cons
 	if (old != val)
 		set_leaf(m, sp, i, val);
 	if (old & E_P)
-		owe(sv, FLUSH_ALL); /* a stale translation of this address may be cached */
-	*gpa = r->gpa;
+		owe(w->sv, FLUSH_ALL); /* a stale translation of this address may be cached */
 	return SF_RETRY;
+}
+
+/* Above the leaf: the entry must point to the shadow page the guest walk calls for. */
+static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
+{
+	(void)ops;
+	struct fill_walk *w = arg;
+	struct shadow_mmu *m = w->m;
+	if (l == 1) {
+		w->result = fill_leaf(w, (unsigned)(e - table_of(m, w->sp)));
+		return PT_STOP;
+	}
+	u64 gfn, rights;
+	union spt_role role;
+	want_child(w->pg, w->r, l, &gfn, &role, &rights);
+	u64 old = *e;
+	struct spt_page *child = NULL;
+	if (old & E_P) {
+		struct spt_page *c = child_of(m, old);
+		if (c->gfn == gfn && c->role.word == role.word)
+			child = c;
+	}
+	if (child && (old & RIGHTS) == rights) {
+		spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
+		w->sp = child;
+		return PT_DESCEND;
+	}
+	if (!child) {
+		w->sp->pins++; /* a reclaim must not take the table this path is being linked into */
+		child = get_page(m, w->sv, gfn, role, w->protected_new);
+		w->sp->pins--;
+	}
+	if (!child) {
+		w->result = SF_STOP;
+		return PT_FAIL;
+	}
+	__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
+	if (old & E_P)
+		owe(w->sv, FLUSH_ALL); /* this CPU may cache the old entry */
+	w->sp = child;
+	return PT_DESCEND;
+}
+
+static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
+			      u64 va, u32 access, const struct gw_result *r, u64 *gpa, bool *protected_new)
+{
+	struct fill_walk w = { m, sv, pg, r, access, gpa, protected_new, sv->root, SF_STOP };
+	int level;
+	pt_descend(&m->sops, sv->root->table, va, fill_step, &w, &level);
+	return w.result;
 }
 
 enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv,
@@ -591,19 +622,36 @@ void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64
 	m->unsync_head = SPT_NONE;
 	m->env = *env;
 	m->gops = (struct pt_ops){ E_P, E_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
+	m->sops = (struct pt_ops){ E_P, E_PS, 0, 3, env->shadow_table, NULL, env->ctx, { 0 } };
+}
+
+struct explain_walk {
+	struct shadow_mmu *m;
+	struct spt_page *sp;
+	struct shadow_explain *out;
+};
+
+static enum pt_step explain_step(struct pt_ops *ops, u64 *e, int l, void *arg)
+{
+	(void)ops;
+	struct explain_walk *w = arg;
+	w->out->entry[l] = *e;
+	w->out->role[l] = w->sp->role.word;
+	w->out->gfn[l] = w->sp->gfn;
+	if (l == 1 || !(*e & E_P))
+		return PT_STOP;
+	w->sp = child_of(w->m, *e);
+	return PT_DESCEND;
 }
 
 void shadow_explain(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 va, u64 target,
 		    struct shadow_explain *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct spt_page *sp = sv->root;
-	for (int l = PT_LEVELS; sp && l >= 1; l--) {
-		u64 e = table_of(m, sp)[pt_index(va, l)];
-		out->entry[l] = e;
-		out->role[l] = sp->role.word;
-		out->gfn[l] = sp->gfn;
-		sp = l > 1 && (e & E_P) ? child_of(m, e) : NULL;
+	if (sv->root) {
+		struct explain_walk w = { m, sv->root, out };
+		int level;
+		pt_descend(&m->sops, sv->root->table, va, explain_step, &w, &level);
 	}
 	struct gfn_meta *g = meta_of(m, target >> PAGE_SHIFT);
 	if (g) {

@@ -69,6 +69,7 @@ struct shadow_mmu {
 	u32 unsync_count;
 	struct shadow_env env;
 	struct pt_ops gops;    /* the guest's tables, for guest_walk */
+	struct pt_ops sops;    /* the shadow tables, for the shared walk loop */
 	bool others_running;   /* false: flush_others has nobody to wait for */
 	bool remote_owed;      /* write protection changed or tables were freed: flush the others */
 	bool hidden_seen;      /* the guest mapped hypervisor memory (for one log line) */

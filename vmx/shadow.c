@@ -75,7 +75,8 @@ static void ack_kicks(struct vcpu *v)
 /*
  * One NMI to every other CPU (the all-excluding-self shorthand, as the stop
  * path uses): where it arrives, the wait ends at once. Where it does not
- * (Bochs drops NMIs to a CPU whose APIC the guest has not enabled yet), the
+ * (in Bochs, while the guest starts its APs, these NMIs took seconds to
+ * bring the other vCPU out, for a reason not established), the
  * VMX-preemption timer brings each vCPU out of the guest within 1 ms.
  */
 static void kick(void)

@@ -80,9 +80,9 @@ status_t vmx_global_init(void)
 	 */
 	/*
 	 * Shadow paging on several vCPUs: a shootdown needs every other vCPU to
-	 * leave the guest. NMIs do that on hardware, but Bochs does not deliver
-	 * them to a CPU whose APIC the guest has not enabled yet (a CPU it is
-	 * still starting), so the preemption timer also bounds the wait.
+	 * leave the guest. NMIs do that on hardware, but in Bochs, while the
+	 * guest starts its APs, they took seconds to (reason not established),
+	 * so the preemption timer also bounds the wait.
 	 */
 	u32 pin_want = PIN_NMI_EXITING;
 	bool smp_shadow = vmx.shadow && ncpus_online > 1;

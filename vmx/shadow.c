@@ -431,21 +431,27 @@ enum exit_action handle_page_fault(struct vcpu *v)
 	return EXIT_STOP;
 }
 
-enum exit_action handle_invlpg(struct vcpu *v, const struct exit_info *x)
+/*
+ * INVLPG and INVPCID: a flush point, then the instruction is done. INVLPG
+ * also drops every paging-structure cache entry of the PCID (SDM Vol. 3A,
+ * 4.10.4.1); flushing the whole VPID is the simple exact match for both.
+ */
+static enum exit_action guest_tlb_flush(struct vcpu *v)
 {
-	(void)x;
 	if (v->shadow_on) {
 		lock(v);
 		shadow_flush_point(&mmu, &v->sv, FLUSH_ALL);
 		unlock();
 	}
-	/*
-	 * INVLPG also drops every paging-structure cache entry of the PCID
-	 * (SDM Vol. 3A, 4.10.4.1); the whole VPID is the simple exact match.
-	 */
 	v->sv.flush = FLUSH_ALL;
 	vcpu_skip_instruction(v);
 	return EXIT_RESUME;
+}
+
+enum exit_action handle_invlpg(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	return guest_tlb_flush(v);
 }
 
 /* SDM Vol. 3C, table 28-13: instruction information for INVEPT, INVPCID and INVVPID. */
@@ -492,14 +498,7 @@ enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x)
 		vcpu_inject_exception(v, VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}
-	if (v->shadow_on) {
-		lock(v);
-		shadow_flush_point(&mmu, &v->sv, FLUSH_ALL);
-		unlock();
-	}
-	v->sv.flush = FLUSH_ALL;
-	vcpu_skip_instruction(v);
-	return EXIT_RESUME;
+	return guest_tlb_flush(v);
 }
 
 /* ---- around VM entry ---- */

@@ -34,7 +34,7 @@ UNIT_TESTS := $(filter-out tests/unit/simmem.c,$(wildcard tests/unit/*.c))
 UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
 
-.PHONY: all iso guest unit test boot-test run run-bochs help clean
+.PHONY: all iso guest unit test boot-test bench run run-bochs help clean
 
 all: $(BUILD)/slatvisor.elf
 
@@ -64,7 +64,7 @@ $(BUILD)/slatvisor.elf: $(KERNEL_OBJ) linker.ld
 # The bundled guest: Debian's cloud kernel and a busybox initramfs (iso/initramfs/).
 $(BUILD)/guest/vmlinuz:
 	tools/fetch-guest-kernel
-$(BUILD)/guest/initrd.img: iso/initramfs/init $(wildcard iso/initramfs/src/*.c) tools/mkinitramfs
+$(BUILD)/guest/initrd.img: iso/initramfs/init $(wildcard iso/initramfs/src/*.c iso/initramfs/ptlab/*) tools/mkinitramfs
 	tools/mkinitramfs
 guest: $(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img
 
@@ -89,6 +89,14 @@ test: $(BUILD)/slatvisor.elf $(BUILD)/unit-tests guest
 boot-test: $(BUILD)/slatvisor.elf guest
 	tests/run-all --boot-only
 
+# The benchmark matrix (docs/benchmarks.md): results in $(BUILD)/bench/. BENCH=quick runs fewer
+# iterations; BENCH_CPUS sets the CPUs per run.
+BENCH      ?= full
+BENCH_CPUS ?= 1
+bench: $(BUILD)/slatvisor.elf guest
+	@case "$(BENCH)" in full|quick) ;; *) echo "make bench: BENCH=$(BENCH): use full or quick" >&2; exit 2 ;; esac
+	tools/bench $(if $(filter quick,$(BENCH)),--quick) --cpus $(BENCH_CPUS) --out $(BUILD)/bench
+
 # Boot the ISO in QEMU. With KVM and nested VT-x this is the real thing; without, it shows
 # everything up to the VT-x check.
 QEMU_ACCEL := $(shell [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo && echo "-enable-kvm -cpu host" || echo "-cpu max")
@@ -110,6 +118,8 @@ help:
 	@echo "make run-bochs  boot the ISO in Bochs (BOCHS_CPU=model, BOCHS_CPUS=n)"
 	@echo "make unit       host unit tests"
 	@echo "make test       unit tests and every boot test"
+	@echo "make bench      the benchmark matrix in Bochs, report in $(BUILD)/bench/ (BENCH=quick,"
+	@echo "                BENCH_CPUS=n)"
 
 clean:
 	rm -rf $(BUILD)

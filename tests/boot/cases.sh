@@ -53,6 +53,8 @@ check_guest_ran() {
 	expect "guest: nproc=$1\b"
 	expect 'guest: hypervisor=slatvisor'
 	expect 'guest: workload ok'
+	# The build benchmark compiled ptlab with tcc and make, and it printed what the host build did.
+	expect 'bench: build n=1 seconds=[0-9.]+'
 	expect 'power: the guest powers off \(ACPI S5'
 	expect 'stat exit CPUID count=[0-9]+ cycles=[0-9]+'
 	expect 'stat: all vcpus'
@@ -107,6 +109,31 @@ shadow_haswell() {
 }
 case_bochs_haswell_shadow_2cpu_pti_on() { shadow_haswell on; }
 case_bochs_haswell_shadow_2cpu_pti_off() { shadow_haswell off; }
+
+# make bench's pipeline on one configuration (quick): the guest's figures, the exits by reason,
+# the modeled time, the report and the chart. The numbers themselves are in docs/benchmarks.md.
+case_bochs_bench_quick_core2() {
+	local out=$T/bench-quick csv
+	tools/bench --quick --only core2-on --out "$out" >"$LOG" 2>&1 || fail "tools/bench failed (exit $?)"
+	csv=$out/results.csv
+	[ "$(grep -c '^core2,core2_penryn_t9600,1,on,' "$csv")" = 5 ] || fail "results.csv: not 5 rows for core2-on"
+	for t in getppid pipe forkexec mmap build; do
+		# Each row: the guest's own line, and modeled = seconds + exits x 1270 / 10^8.
+		awk -F, -v t=$t -v lg="$out/runs/core2-on.log" '
+			$5 == t { found = 1
+				want = sprintf("bench: %s n=%s seconds=%s ", t, $6, $7)
+				cmd = "grep -c \"" want "\" " lg; cmd | getline hits; close(cmd)
+				d = $12 - ($7 + $9 * 1270 / 1e8)
+				bad = hits != 1 || $7 <= 0 || $9 <= 0 || $11 != 1270 || d > 1e-5 || d < -1e-5 }
+			END { exit bad || !found }' "$csv" || fail "results.csv: the $t row does not match the log or the model"
+	done
+	awk -F, 'NR > 1 { s += $6; n++ } END { exit !(n >= 3 && s > 0.99 && s < 1.01) }' "$out/exits.csv" ||
+		fail "exits.csv: the cycle shares do not add up to 1"
+	grep -q '^core2,on,CR_ACCESS,[1-9]' "$out/exits.csv" || fail "exits.csv: no CR access exits"
+	grep -Eq '^\| shadow \(Core 2 Penryn\) \| [0-9.]+ s \| - \| - \|$' "$out/report.md" ||
+		fail "report.md: no build row for the Core 2"
+	grep -q '<svg' "$out/bench.svg" || fail "bench.svg is not an SVG"
+}
 
 # Dummy modules for the module-listing cases.
 mkdir -p "$T"

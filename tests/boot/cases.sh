@@ -130,7 +130,7 @@ case_bochs_bench_quick_core2() {
 	awk -F, 'NR > 1 { s += $6; n++ } END { exit !(n >= 3 && s > 0.99 && s < 1.01) }' "$out/exits.csv" ||
 		fail "exits.csv: the cycle shares do not add up to 1"
 	grep -q '^core2,on,CR_ACCESS,[1-9]' "$out/exits.csv" || fail "exits.csv: no CR access exits"
-	grep -Eq '^\| shadow \(Core 2 Penryn\) \| [0-9.]+ s \| - \| - \|$' "$out/report.md" ||
+	grep -Eq '^\| shadow \(Core 2\) \| [0-9.]+ s \| - \| - \|$' "$out/report.md" ||
 		fail "report.md: no build row for the Core 2"
 	grep -q '<svg' "$out/bench.svg" || fail "bench.svg is not an SVG"
 }

@@ -24,6 +24,15 @@
 /* How many pages one reclaim frees: one pass over the pool and one remote flush pay for all. */
 #define RECLAIM_BATCH 32
 
+/*
+ * A guest table that went out of sync this many times in a row without a
+ * fill walking through it is most likely no longer a page table (a freed
+ * table reused as a pipe buffer or a stack). Protecting it again at every
+ * flush point would cost a write fault after every flush for as long as the
+ * frame lives: its shadow page is emptied and left unprotected instead.
+ */
+#define FLOOD_LIMIT 3
+
 static u64 gfn_of(u64 e)
 {
 	return (e & PT_ADDR_MASK) >> PAGE_SHIFT;
@@ -218,7 +227,7 @@ static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 			g->shadowed--;
 			if (sp->unsync)
 				unsync_remove(m, sp);
-			else
+			else if (!sp->husk)
 				g->protect--;
 		}
 		sp->dying = false;
@@ -232,13 +241,24 @@ static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 
 static void fill_direct(struct shadow_mmu *m, struct spt_page *sp);
 
+/* A husk is about to be used as a table again: protect its frame, as for a new shadow page. */
+static void rearm(struct shadow_mmu *m, struct spt_page *sp, bool *protected_new)
+{
+	sp->husk = false;
+	protect_inc(m, sp->gfn);
+	*protected_new = true;
+}
+
 /* The shadow page for (gfn, role), made if need be. New guest-table shadows write-protect the frame. */
 static struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn,
 				 union spt_role role, bool *protected_new)
 {
 	struct spt_page *sp = spt_lookup(&m->pool, gfn, role);
-	if (sp)
+	if (sp) {
+		if (sp->husk)
+			rearm(m, sp, protected_new);
 		return sp;
+	}
 	if (m->pool.free_head == SPT_NONE)
 		reclaim(m, sv);
 	sp = spt_alloc(&m->pool, gfn, role);
@@ -297,9 +317,11 @@ static void unsync_frame(struct shadow_mmu *m, u64 gfn)
 {
 	for (u32 i = spt_chain(&m->pool, gfn); i != SPT_NONE; i = m->pool.pages[i].hash_next) {
 		struct spt_page *sp = &m->pool.pages[i];
-		if (sp->gfn != gfn || sp->role.direct || sp->unsync)
+		if (sp->gfn != gfn || sp->role.direct || sp->unsync || sp->husk)
 			continue;
 		sp->unsync = true;
+		if (sp->flood < FLOOD_LIMIT)
+			sp->flood++;
 		m->meta[gfn].protect--;
 		sp->unsync_next = m->unsync_head;
 		m->unsync_head = i;
@@ -413,6 +435,9 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	}
 	if (child && (old & RIGHTS) == rights) {
 		spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
+		if (child->husk)
+			rearm(m, child, w->protected_new);
+		child->flood = 0; /* still a page table */
 		w->sp = child;
 		return PT_DESCEND;
 	}
@@ -428,6 +453,7 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
 	if (old & E_P)
 		owe(w->sv, FLUSH_ALL); /* this CPU may cache the old entry */
+	child->flood = 0;
 	w->sp = child;
 	return PT_DESCEND;
 }
@@ -521,6 +547,22 @@ static void resync_page(struct shadow_mmu *m, struct spt_page *sp)
 	}
 }
 
+/* Empty a flooded table and leave its frame unprotected (see FLOOD_LIMIT). */
+static void make_husk(struct shadow_mmu *m, struct spt_page *sp)
+{
+	u64 *t = table_of(m, sp);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		if (!(t[i] & E_P))
+			continue;
+		if (sp->role.level == 1)
+			set_leaf(m, sp, i, 0);
+		else
+			__atomic_store_n(&t[i], 0, __ATOMIC_RELEASE);
+	}
+	sp->husk = true;
+	m->stats.unshadowed++;
+}
+
 static void sync_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	if (!m->unsync_count)
@@ -530,11 +572,17 @@ static void sync_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
 	for (u32 i = m->unsync_head; i != SPT_NONE; i = m->pool.pages[i].unsync_next) {
 		struct spt_page *sp = &m->pool.pages[i];
 		sp->unsync = false;
-		protect_inc(m, sp->gfn);
+		if (sp->flood < FLOOD_LIMIT || sp->pins)
+			protect_inc(m, sp->gfn);
 	}
 	settle(m, sv);
 	for (u32 i = m->unsync_head; i != SPT_NONE; i = m->pool.pages[i].unsync_next) {
-		resync_page(m, &m->pool.pages[i]);
+		struct spt_page *sp = &m->pool.pages[i];
+		if (sp->flood >= FLOOD_LIMIT && !sp->pins) {
+			make_husk(m, sp);
+			continue;
+		}
+		resync_page(m, sp);
 		m->stats.pages_resynced++;
 	}
 	m->unsync_head = SPT_NONE;

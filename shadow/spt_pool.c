@@ -124,7 +124,9 @@ struct spt_page *spt_alloc(struct spt_pool *p, u64 gfn, union spt_role role)
 	}
 	struct spt_page *sp = &p->pages[i];
 	p->free_head = sp->hash_next;
-	*sp = (struct spt_page){ gfn, role, table, SPT_NONE, SPT_NONE, SPT_NONE, 0, true, false, false, SPT_NONE };
+	*sp = (struct spt_page){ .gfn = gfn, .role = role, .table = table, .hash_next = SPT_NONE,
+				 .lru_prev = SPT_NONE, .lru_next = SPT_NONE, .in_use = true,
+				 .unsync_next = SPT_NONE };
 	u32 b = bucket_of(gfn);
 	sp->hash_next = p->bucket[b];
 	p->bucket[b] = i;

@@ -37,6 +37,12 @@ struct spt_page {
 	bool in_use;
 	bool unsync;         /* the guest may have written the table since it was last synced */
 	bool dying;          /* picked for reclaim: entries pointing at it are being cut */
+	u8 flood;            /* times it went out of sync since a fill last walked through it */
+	/*
+	 * Emptied and left unprotected, because the guest kept writing it and
+	 * nothing walked it: a fill that reaches it protects it again first.
+	 */
+	bool husk;
 	u32 unsync_next;     /* the engine's list of unsync pages; SPT_NONE ends it */
 };
 

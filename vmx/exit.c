@@ -344,6 +344,7 @@ void vmx_handle_exit(struct vcpu *v)
 {
 	u64 start = rdtsc();
 	u32 raw = vmcs_read32(VMCS_EXIT_REASON);
+	v->exit_seq++;
 	if (raw == EXIT_CR_ACCESS && vmx.shadow && shadow_fast_cr_exit(v)) {
 		v->stats.count[EXIT_CR_ACCESS]++;
 		v->stats.cycles[EXIT_CR_ACCESS] += rdtsc() - start;

@@ -313,12 +313,15 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 /* ---- exits ---- */
 
 /*
- * The same fault "fixed" this often means the shadow state is inconsistent
- * in a way not understood yet (seen on Bochs about once per long run, always
- * a write into a frame that used to hold a guest page table): every shadow
- * page is freed and rebuilt from the guest's tables.
+ * The same fault fixed at back-to-back exits, this often, means the fix does
+ * not take: every shadow page is freed and rebuilt from the guest's tables,
+ * and if it still comes back the guest is stopped with the path printed.
+ * Only back-to-back faults count: the same instruction faulting on the same
+ * address again after other exits is progress (a guest that writes a page
+ * table entry, flushes, and writes it again, each write an unsync fault).
  */
 #define ZAP_ALL_AFTER 3
+#define STOP_AFTER 64
 
 /* The shadow path to @va, for a bug report. */
 static void explain(struct vcpu *v, u64 va, u64 gpa)
@@ -382,31 +385,29 @@ enum exit_action handle_page_fault(struct vcpu *v)
 			v->index, (unsigned long long)va, (unsigned long long)rip);
 
 	switch (f) {
-	case SF_RETRY:
+	case SF_RETRY: {
 		/* The same fault fixed over and over would hang the guest silently: a slatvisor bug. */
-		if (va == v->pf_last_va && rip == v->pf_last_rip) {
-			if (++v->pf_repeat == ZAP_ALL_AFTER) {
-				lock(v);
-				shadow_zap_all(&mmu, &v->sv);
-				unlock();
-				if (!load_root(v, v->sv.guest_cr3, false)) {
-					stop_no_root(v, v->sv.guest_cr3);
-					return EXIT_STOP;
-				}
-				return EXIT_RESUME;
-			}
-			if (v->pf_repeat > 64) {
-				explain(v, va, gpa);
-				guest_stop(v, STOP_HALT, "shadow: vcpu%u faults at 0x%llx (rip 0x%llx, error 0x%x) again and again; the guest is stopped",
-					   v->index, (unsigned long long)va, (unsigned long long)rip, pfec);
-				return EXIT_STOP;
-			}
-		} else {
-			v->pf_repeat = 0;
-		}
+		bool again = va == v->pf_last_va && rip == v->pf_last_rip && v->exit_seq == v->pf_last_seq + 1;
+		v->pf_repeat = again ? v->pf_repeat + 1 : 0;
 		v->pf_last_va = va;
 		v->pf_last_rip = rip;
+		v->pf_last_seq = v->exit_seq;
+		if (v->pf_repeat == ZAP_ALL_AFTER) {
+			lock(v);
+			shadow_zap_all(&mmu, &v->sv);
+			unlock();
+			if (!load_root(v, v->sv.guest_cr3, false)) {
+				stop_no_root(v, v->sv.guest_cr3);
+				return EXIT_STOP;
+			}
+		} else if (v->pf_repeat > STOP_AFTER) {
+			explain(v, va, gpa);
+			guest_stop(v, STOP_HALT, "shadow: vcpu%u faults at 0x%llx (rip 0x%llx, error 0x%x) again and again; the guest is stopped",
+				   v->index, (unsigned long long)va, (unsigned long long)rip, pfec);
+			return EXIT_STOP;
+		}
 		return EXIT_RESUME;
+	}
 	case SF_INJECT:
 		vcpu_inject_exception(v, VEC_PF, true, guest_pfec);
 		v->cr2_due = true;
@@ -578,9 +579,10 @@ void shadow_print_stats(void)
 	pr_info("stat shadow cr3 switches=%llu root_hits=%llu root_misses=%llu root_evictions=%llu",
 		(unsigned long long)switches, (unsigned long long)hits,
 		(unsigned long long)misses, (unsigned long long)evictions);
-	pr_info("stat shadow sync resyncs=%llu pages_resynced=%llu entries_zapped=%llu unsync_writes=%llu",
+	pr_info("stat shadow sync resyncs=%llu pages_resynced=%llu entries_zapped=%llu unsync_writes=%llu unshadowed=%llu",
 		(unsigned long long)s->resyncs, (unsigned long long)s->pages_resynced,
-		(unsigned long long)s->entries_zapped, (unsigned long long)s->fault_unsync);
+		(unsigned long long)s->entries_zapped, (unsigned long long)s->fault_unsync,
+		(unsigned long long)s->unshadowed);
 	pr_info("stat shadow pool pages=%u used=%u reclaims=%llu protects=%llu rmap_scans=%llu remote_flushes=%llu resets=%llu zap_alls=%llu",
 		mmu.pool.capacity, mmu.pool.used, (unsigned long long)s->reclaims,
 		(unsigned long long)s->protects, (unsigned long long)s->rmap_scans,

@@ -79,8 +79,13 @@ struct vcpu {
 	u64 msr_lists;           /* VM-entry/exit MSR-load lists, for CPUs without the EFER controls */
 	bool cr2_due;            /* a #PF is injected: load the guest's CR2 before entry */
 	u64 cr2;
-	u64 pf_last_rip, pf_last_va;
-	u32 pf_repeat;           /* the same fault fixed again and again means a bug: stop */
+	u64 exit_seq;            /* VM exits so far on this vCPU, fast path included */
+	/*
+	 * The last #PF fixed, and which exit it was: the same fault at the very
+	 * next exit means the fix did not take (a slatvisor bug).
+	 */
+	u64 pf_last_rip, pf_last_va, pf_last_seq;
+	u32 pf_repeat;
 	u32 pf_traced, cr_traced; /* exits logged at loglevel=debug */
 	bool paging_announced;
 	/* TLB shootdown: another vCPU changed write protection or freed shadow tables. */

@@ -74,7 +74,9 @@ check_memcheck_and_shadow() {
 	expect 'memcheck: 8 ok, 0 FAIL'
 	expect 'stat shadow faults fill=[1-9][0-9]* guest=[1-9][0-9]* dirty=[0-9]+ unsync=[1-9]'
 	expect 'stat shadow cr3 switches=[1-9][0-9]* root_hits=[1-9][0-9]* root_misses=[1-9]'
-	expect 'stat shadow sync resyncs=[1-9][0-9]* pages_resynced=[1-9]'
+	expect 'stat shadow sync resyncs=[1-9][0-9]* pages_resynced=[1-9][0-9]* entries_zapped=[0-9]+ unsync_writes=[1-9][0-9]* unshadowed=[0-9]+'
+	# A fault that came back at three exits in a row would be a slatvisor bug.
+	expect 'stat shadow pool .* zap_alls=0'
 	expect 'stat shadow pool pages=2048 used=[1-9]'
 	expect 'ept: hypervisor image intact'
 }

@@ -351,6 +351,7 @@ TEST(shadow_differential_random_edits_switches_invlpg)
 	CHECK(m.stats.fault_unsync > 0); /* the edits really went through write protection */
 	CHECK(m.stats.zap_alls > 0);
 	CHECK(m.stats.pages_resynced > 0);
+	CHECK(m.stats.unshadowed > 0); /* tables written flush after flush were freed, and it still matched */
 }
 
 TEST(shadow_differential_with_pcids_and_no_flush_switches)
@@ -471,6 +472,39 @@ TEST(shadow_never_maps_hypervisor_memory)
 	shadow_flush_point(&m, &sv, FLUSH_ALL);
 	r = cpu_access(&pg, va, GW_USER);
 	CHECK(r.o == GUEST_PF && (r.pfec & PFEC_RSVD));
+}
+
+TEST(shadow_stops_protecting_a_table_written_flush_after_flush_but_never_walked)
+{
+	/* A page table the guest unlinks and reuses as data, as Linux does with freed pages. */
+	u64 va = 0x401000;
+	u64 p4 = simple_space(P | RW | US, 0x80000, va);
+	struct gw_paging pg = guest_pg(p4, true, false);
+	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(cpu_access(&pg, va, GW_USER).o == OK); /* p1 is shadowed now */
+	u64 p3 = *gentry(p4, pt_index(va, 4)) & PT_ADDR_MASK, p2 = *gentry(p3, pt_index(va, 3)) & PT_ADDR_MASK;
+	u64 p1 = *gentry(p2, pt_index(va, 2)) & PT_ADDR_MASK;
+	guest_write(&pg, p2 + pt_index(va, 2) * 8, 0);
+	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	/* Each write after a flush meets write protection until the third flush frees the shadow page. */
+	for (unsigned round = 0; round < 6; round++) {
+		u64 unsync = m.stats.fault_unsync;
+		guest_write(&pg, p1 + round * 8, 0x1234);
+		CHECK((m.stats.fault_unsync > unsync) == (round < 3));
+		shadow_flush_point(&m, &sv, FLUSH_ALL);
+	}
+	CHECK(m.stats.unshadowed == 1);
+	/* Linked again as a table, it is shadowed and protected anew, and translates. */
+	for (unsigned i = 0; i < 6; i++)
+		guest_write(&pg, p1 + i * 8, 0);
+	guest_write(&pg, p1 + pt_index(va, 1) * 8, 0x81000 | P | RW | US);
+	guest_write(&pg, p2 + pt_index(va, 2) * 8, p1 | P | RW | US);
+	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	struct result r = cpu_access(&pg, va + 0x10, GW_USER);
+	CHECK(r.o == OK && r.gpa == 0x81010);
+	u64 unsync = m.stats.fault_unsync;
+	guest_write(&pg, p1 + 8, 0);
+	CHECK(m.stats.fault_unsync == unsync + 1);
 }
 
 TEST(shadow_cr3_switch_with_nothing_unsynced_resyncs_nothing)

@@ -240,6 +240,7 @@ static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 }
 
 static void fill_direct(struct shadow_mmu *m, struct spt_page *sp);
+static void resync_page(struct shadow_mmu *m, struct spt_page *sp);
 
 /* A husk is about to be used as a table again: protect its frame, as for a new shadow page. */
 static void rearm(struct shadow_mmu *m, struct spt_page *sp, bool *protected_new)
@@ -349,6 +350,12 @@ static void want_child(const struct gw_paging *pg, const struct gw_result *r, in
 	*rights = level == r->level ? leaf & RIGHTS : E_RW | E_US;
 }
 
+/* Shadow pages a fill protected (new, or husks armed again): at most one per level below the root. */
+struct armed {
+	struct spt_page *page[PT_LEVELS];
+	unsigned n;
+};
+
 /* One fill, as a step on the shared walk (mm/pt.c) over the shadow tables. */
 struct fill_walk {
 	struct shadow_mmu *m;
@@ -357,7 +364,7 @@ struct fill_walk {
 	const struct gw_result *r;
 	u32 access;
 	u64 *gpa;
-	bool *protected_new;
+	struct armed *armed;
 	struct spt_page *sp; /* the shadow page holding the entry the step is given */
 	enum shadow_fault result;
 };
@@ -433,35 +440,37 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 		if (c->gfn == gfn && c->role.word == role.word)
 			child = c;
 	}
-	if (child && (old & RIGHTS) == rights) {
-		spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
-		if (child->husk)
-			rearm(m, child, w->protected_new);
-		child->flood = 0; /* still a page table */
-		w->sp = child;
-		return PT_DESCEND;
-	}
+	bool linked = child && (old & RIGHTS) == rights;
+	bool armed = false;
 	if (!child) {
 		w->sp->pins++; /* a reclaim must not take the table this path is being linked into */
-		child = get_page(m, w->sv, gfn, role, w->protected_new);
+		child = get_page(m, w->sv, gfn, role, &armed);
 		w->sp->pins--;
+		if (!child) {
+			w->result = SF_STOP;
+			return PT_FAIL;
+		}
+	} else if (child->husk) {
+		rearm(m, child, &armed);
 	}
-	if (!child) {
-		w->result = SF_STOP;
-		return PT_FAIL;
+	if (armed && w->armed->n < PT_LEVELS)
+		w->armed->page[w->armed->n++] = child;
+	child->flood = 0; /* still a page table */
+	if (linked) {
+		spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
+	} else {
+		__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
+		if (old & E_P)
+			owe(w->sv, FLUSH_ALL); /* this CPU may cache the old entry */
 	}
-	__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
-	if (old & E_P)
-		owe(w->sv, FLUSH_ALL); /* this CPU may cache the old entry */
-	child->flood = 0;
 	w->sp = child;
 	return PT_DESCEND;
 }
 
 static enum shadow_fault fill(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
-			      u64 va, u32 access, const struct gw_result *r, u64 *gpa, bool *protected_new)
+			      u64 va, u32 access, const struct gw_result *r, u64 *gpa, struct armed *armed)
 {
-	struct fill_walk w = { m, sv, pg, r, access, gpa, protected_new, sv->root, SF_STOP };
+	struct fill_walk w = { m, sv, pg, r, access, gpa, armed, sv->root, SF_STOP };
 	int level;
 	pt_descend(&m->sops, sv->root->table, va, fill_step, &w, &level);
 	return w.result;
@@ -476,30 +485,29 @@ enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv
 		return SF_STOP; /* slatvisor built a bad entry, or there is no root: never the guest's doing */
 	u32 access = (pfec & PFEC_W ? GW_WRITE : 0) | (pfec & PFEC_U ? GW_USER : 0) |
 		     (pfec & PFEC_I ? GW_FETCH : 0);
-	for (int attempt = 0;; attempt++) {
-		struct gw_result r;
-		if (!guest_walk(&m->gops, pg, va, access, &r)) {
-			m->stats.fault_guest++;
-			*guest_pfec = r.pfec;
-			return SF_INJECT;
-		}
-		if ((access & GW_WRITE) && !r.writable) {
-			/* Allowed only by CR0.WP=0: a supervisor write to a read-only page, not shadowed here. */
-			*gpa = r.gpa;
-			return SF_STOP;
-		}
-		bool protected_new = false;
-		enum shadow_fault f = fill(m, sv, pg, va, access, &r, gpa, &protected_new);
-		bool others = m->others_running && m->remote_owed;
-		settle(m, sv);
-		/*
-		 * A table just protected was read before the other CPUs let go of
-		 * their writable translations: walk again now that they have.
-		 */
-		if (f == SF_RETRY && protected_new && others && attempt < 2)
-			continue;
-		return f;
+	struct gw_result r;
+	if (!guest_walk(&m->gops, pg, va, access, &r)) {
+		m->stats.fault_guest++;
+		*guest_pfec = r.pfec;
+		return SF_INJECT;
 	}
+	if ((access & GW_WRITE) && !r.writable) {
+		/* Allowed only by CR0.WP=0: a supervisor write to a read-only page, not shadowed here. */
+		*gpa = r.gpa;
+		return SF_STOP;
+	}
+	struct armed armed = { .n = 0 };
+	enum shadow_fault f = fill(m, sv, pg, va, access, &r, gpa, &armed);
+	settle(m, sv);
+	/*
+	 * A table this fill protected was read before the other CPUs let go of
+	 * their writable translations (settle): what they wrote meanwhile is
+	 * dropped now, as at a flush point, and the next access fills it anew.
+	 */
+	if (m->others_running)
+		for (unsigned k = 0; k < armed.n; k++)
+			resync_page(m, armed.page[k]);
+	return f;
 }
 
 /* ---- flush points ---- */

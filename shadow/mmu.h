@@ -53,7 +53,7 @@ struct shadow_stats {
 	u64 resyncs;         /* flush points that found tables out of sync */
 	u64 pages_resynced;
 	u64 entries_zapped;
-	u64 unshadowed;      /* tables written at flush point after flush point but never walked: freed */
+	u64 unshadowed;      /* shadow pages emptied and left unprotected: written flush after flush, never walked */
 	u64 protects;        /* guest frames write-protected */
 	u64 rmap_scans;      /* write protection that had to scan every leaf table */
 	u64 reclaims;        /* shadow pages reclaimed from a full pool */

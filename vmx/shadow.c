@@ -313,15 +313,30 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 /* ---- exits ---- */
 
 /*
- * The same fault fixed at back-to-back exits, this often, means the fix does
- * not take: every shadow page is freed and rebuilt from the guest's tables,
- * and if it still comes back the guest is stopped with the path printed.
- * Only back-to-back faults count: the same instruction faulting on the same
- * address again after other exits is progress (a guest that writes a page
- * table entry, flushes, and writes it again, each write an unsync fault).
+ * The same fault fixed at back-to-back exits, with no change to the shadow
+ * state by any vCPU in between, this often, means the fix does not take:
+ * every shadow page is freed and rebuilt from the guest's tables, and if it
+ * still comes back (after STOP_AFTER more, or at the next rebuild it would
+ * cause) the guest is stopped with the path printed. Anything else in
+ * between is progress: a guest that writes a page-table entry, flushes and
+ * writes it again (each write an unsync fault), or another vCPU's flush point
+ * protecting again a table this one writes.
  */
 #define ZAP_ALL_AFTER 3
 #define STOP_AFTER 64
+
+/*
+ * Changes any vCPU made to write protection or to the shadow tables as a
+ * whole. Another vCPU's flush point between two faults is progress too (it
+ * protects again what this vCPU had just unprotected): read without the lock,
+ * as a hint.
+ */
+static u64 shadow_generation(void)
+{
+	const struct shadow_stats *s = &mmu.stats;
+	return __atomic_load_n(&s->protects, __ATOMIC_RELAXED) + __atomic_load_n(&s->resyncs, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&s->reclaims, __ATOMIC_RELAXED) + __atomic_load_n(&s->zap_alls, __ATOMIC_RELAXED);
+}
 
 /* The shadow path to @va, for a bug report. */
 static void explain(struct vcpu *v, u64 va, u64 gpa)
@@ -367,6 +382,7 @@ enum exit_action handle_page_fault(struct vcpu *v)
 	}
 	struct gw_paging pg;
 	paging_rules(v, &pg);
+	u64 gen = shadow_generation();
 	u32 guest_pfec = 0;
 	u64 gpa = 0;
 	lock(v);
@@ -387,12 +403,19 @@ enum exit_action handle_page_fault(struct vcpu *v)
 	switch (f) {
 	case SF_RETRY: {
 		/* The same fault fixed over and over would hang the guest silently: a slatvisor bug. */
-		bool again = va == v->pf_last_va && rip == v->pf_last_rip && v->exit_seq == v->pf_last_seq + 1;
+		bool again = va == v->pf_last_va && rip == v->pf_last_rip && v->exit_seq == v->pf_last_seq + 1 &&
+			     gen == v->pf_last_gen;
 		v->pf_repeat = again ? v->pf_repeat + 1 : 0;
 		v->pf_last_va = va;
 		v->pf_last_rip = rip;
 		v->pf_last_seq = v->exit_seq;
-		if (v->pf_repeat == ZAP_ALL_AFTER) {
+		v->pf_last_gen = shadow_generation();
+		bool rebuilt_for_it = va == v->pf_zap_va && rip == v->pf_zap_rip;
+		if (v->pf_repeat == ZAP_ALL_AFTER && !rebuilt_for_it) {
+			pr_warn("shadow: vcpu%u: the fault at 0x%llx (rip 0x%llx, error 0x%x) came back at %u exits in a row; every shadow page is rebuilt",
+				v->index, (unsigned long long)va, (unsigned long long)rip, pfec, ZAP_ALL_AFTER + 1);
+			v->pf_zap_va = va;
+			v->pf_zap_rip = rip;
 			lock(v);
 			shadow_zap_all(&mmu, &v->sv);
 			unlock();
@@ -400,7 +423,7 @@ enum exit_action handle_page_fault(struct vcpu *v)
 				stop_no_root(v, v->sv.guest_cr3);
 				return EXIT_STOP;
 			}
-		} else if (v->pf_repeat > STOP_AFTER) {
+		} else if (v->pf_repeat > STOP_AFTER || (v->pf_repeat == ZAP_ALL_AFTER && rebuilt_for_it)) {
 			explain(v, va, gpa);
 			guest_stop(v, STOP_HALT, "shadow: vcpu%u faults at 0x%llx (rip 0x%llx, error 0x%x) again and again; the guest is stopped",
 				   v->index, (unsigned long long)va, (unsigned long long)rip, pfec);

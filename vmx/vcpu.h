@@ -84,7 +84,8 @@ struct vcpu {
 	 * The last #PF fixed, and which exit it was: the same fault at the very
 	 * next exit means the fix did not take (a slatvisor bug).
 	 */
-	u64 pf_last_rip, pf_last_va, pf_last_seq;
+	u64 pf_last_rip, pf_last_va, pf_last_seq, pf_last_gen;
+	u64 pf_zap_rip, pf_zap_va; /* the fault behind the last full rebuild */
 	u32 pf_repeat;
 	u32 pf_traced, cr_traced; /* exits logged at loglevel=debug */
 	bool paging_announced;

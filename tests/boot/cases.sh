@@ -124,7 +124,7 @@ case_bochs_bench_quick_core2() {
 		awk -F, -v t=$t -v lg="$out/runs/core2-on.log" '
 			$5 == t { found = 1
 				want = sprintf("bench: %s n=%s seconds=%s ", t, $6, $7)
-				cmd = "grep -c \"" want "\" " lg; cmd | getline hits; close(cmd)
+				cmd = "grep -c \"" want "\" \"" lg "\""; cmd | getline hits; close(cmd)
 				d = $12 - ($7 + $9 * 1270 / 1e8)
 				bad = hits != 1 || $7 <= 0 || $9 <= 0 || $11 != 1270 || d > 1e-5 || d < -1e-5 }
 			END { exit bad || !found }' "$csv" || fail "results.csv: the $t row does not match the log or the model"

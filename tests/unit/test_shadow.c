@@ -507,6 +507,34 @@ TEST(shadow_stops_protecting_a_table_written_flush_after_flush_but_never_walked)
 	CHECK(m.stats.fault_unsync == unsync + 1);
 }
 
+TEST(shadow_protects_a_husk_again_when_a_fill_reaches_it_with_new_rights)
+{
+	u64 va = 0x401000;
+	u64 p4 = simple_space(P | RW | US, 0x80000, va);
+	struct gw_paging pg = guest_pg(p4, true, false);
+	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(cpu_access(&pg, va, GW_USER).o == OK);
+	u64 p3 = *gentry(p4, pt_index(va, 4)) & PT_ADDR_MASK, p2 = *gentry(p3, pt_index(va, 3)) & PT_ADDR_MASK;
+	u64 p1 = *gentry(p2, pt_index(va, 2)) & PT_ADDR_MASK;
+	/* p1 stays linked, but the guest writes it flush after flush with no access through it. */
+	for (unsigned round = 0; round < 3; round++) {
+		guest_write(&pg, p1 + (pt_index(va, 1) + 1 + round) * 8, 0);
+		shadow_flush_point(&m, &sv, FLUSH_ALL);
+	}
+	CHECK(m.stats.unshadowed == 1);
+	/* The guest changes the rights of the entry pointing to p1 and uses it before any flush. */
+	guest_write(&pg, p2 + pt_index(va, 2) * 8, p1 | P | RW);
+	struct result r = cpu_access(&pg, va, 0);
+	CHECK(r.o == OK && r.gpa == 0x80000);
+	/* p1 is a table again: the guest's next change to it is trapped and followed at the flush. */
+	u64 unsync = m.stats.fault_unsync;
+	guest_write(&pg, p1 + pt_index(va, 1) * 8, 0x81000 | P | RW | US);
+	CHECK(m.stats.fault_unsync == unsync + 1);
+	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	r = cpu_access(&pg, va, 0);
+	CHECK(r.o == OK && r.gpa == 0x81000);
+}
+
 TEST(shadow_cr3_switch_with_nothing_unsynced_resyncs_nothing)
 {
 	setup(MAX_POOL);

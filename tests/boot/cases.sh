@@ -81,16 +81,21 @@ check_memcheck_and_shadow() {
 	expect 'ept: hypervisor image intact'
 }
 
+# The memcheck guest on shadow paging with KPTI as asked: its report, memcheck, the engine's counters.
+shadow_boot() { # CPU-MODEL VCPUS TIMEOUT ISO-NAME PTI HV-CMDLINE
+	boot_guest --bochs --cpu "$1" --cpus "$2" --timeout "$3" \
+		--iso "$(guest_iso "$4-pti$5" "pti=$5 slat.memcheck=1" "$6")"
+	check_guest_ran "$2"
+	expect "guest: kpti=$5"
+	check_memcheck_and_shadow "$2"
+}
+
 # Core 2 (no EPT): shadow paging, EFER switched by MSR-load lists, one vCPU.
 shadow_penryn() {
-	boot_guest --bochs --cpu core2_penryn_t9600 --cpus 1 --timeout 1200 \
-		--iso "$(guest_iso "penryn-pti$1" "pti=$1 slat.memcheck=1")"
-	check_guest_ran 1
-	expect "guest: kpti=$1"
+	shadow_boot core2_penryn_t9600 1 1200 penryn "$1" ''
 	expect 'vmx: EPT off, VPID off, unrestricted guest off, EFER by MSR-load lists'
 	expect 'vmx: this CPU has no usable EPT: guest paging runs on shadow page tables'
 	expect 'shadow: vcpu0 turned paging on'
-	check_memcheck_and_shadow 1
 }
 case_bochs_penryn_shadow_pti_on() { shadow_penryn on; }
 case_bochs_penryn_shadow_pti_off() { shadow_penryn off; }
@@ -98,16 +103,12 @@ case_bochs_penryn_shadow_pti_off() { shadow_penryn off; }
 # Haswell with paging=shadow on 2 CPUs: the AP starts in real mode on the EPT (unrestricted guest)
 # and moves to shadow tables when it turns paging on; TLB shootdowns between the vCPUs.
 shadow_haswell() {
-	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 2 --timeout 2400 \
-		--iso "$(guest_iso "hswshadow-pti$1" "pti=$1 slat.memcheck=1" paging=shadow)"
-	check_guest_ran 2
-	expect "guest: kpti=$1"
+	shadow_boot corei7_haswell_4770 2 2400 hswshadow "$1" paging=shadow
 	expect 'vmx: EPT off, VPID on, unrestricted guest on while guest paging is off'
 	expect 'vmx: paging=shadow: guest paging runs on shadow page tables'
 	expect 'vcpu1: started by the guest'
 	expect 'shadow: vcpu1 turned paging on'
 	reject 'failed to wakeup|has not answered a TLB shootdown'
-	check_memcheck_and_shadow 2
 }
 case_bochs_haswell_shadow_2cpu_pti_on() { shadow_haswell on; }
 case_bochs_haswell_shadow_2cpu_pti_off() { shadow_haswell off; }

@@ -139,7 +139,6 @@
 #define VPID_CAP_INVVPID_SINGLE_CONTEXT BIT(41)
 #define VPID_CAP_INVVPID_ALL_CONTEXTS BIT(42)
 #define VPID_CAP_INVVPID_SINGLE_RETAINING_GLOBALS BIT(43)
-#define VPID_CAP_INVVPID_SINGLE_KEEP_GLOBALS BIT(43)
 
 /*
  * A control MSR reports in its low half the bits that must be 1 (allowed-0

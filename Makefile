@@ -12,6 +12,9 @@ HV_CMDLINE    ?=
 GUEST_KERNEL  ?= $(BUILD)/guest/vmlinuz
 GUEST_INITRD  ?= $(BUILD)/guest/initrd.img
 GUEST_CMDLINE ?= console=ttyS0,115200
+# Which Debian cloud kernel the bundled guest runs: a package name, NAME=VERSION, or a version
+# (tools/fetch-guest-kernel); empty means Debian's current linux-image-cloud-amd64.
+GUEST_KERNEL_PKG ?=
 GRUB_TIMEOUT  ?= 0
 
 KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -61,9 +64,10 @@ $(BUILD)/slatvisor.elf: $(KERNEL_OBJ) linker.ld
 	@$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJ)
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a Multiboot2 image" >&2; rm -f $@; exit 1; }
 
-# The bundled guest: Debian's cloud kernel and a busybox initramfs (iso/initramfs/).
-$(BUILD)/guest/vmlinuz:
-	tools/fetch-guest-kernel
+# The bundled guest: Debian's cloud kernel and a busybox initramfs (iso/initramfs/). The script
+# runs every time, to follow GUEST_KERNEL_PKG; it leaves vmlinuz alone while the request holds.
+$(BUILD)/guest/vmlinuz: FORCE
+	@tools/fetch-guest-kernel $(GUEST_KERNEL_PKG)
 $(BUILD)/guest/initrd.img: iso/initramfs/init $(wildcard iso/initramfs/src/*.c iso/initramfs/ptlab/*) tools/mkinitramfs
 	tools/mkinitramfs
 guest: $(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img
@@ -93,9 +97,10 @@ boot-test: $(BUILD)/slatvisor.elf guest
 # iterations; BENCH_CPUS sets the CPUs per run.
 BENCH      ?= full
 BENCH_CPUS ?= 1
+BENCH_OUT  ?= $(BUILD)/bench
 bench: $(BUILD)/slatvisor.elf guest
 	@case "$(BENCH)" in full|quick) ;; *) echo "make bench: BENCH=$(BENCH): use full or quick" >&2; exit 2 ;; esac
-	tools/bench $(if $(filter quick,$(BENCH)),--quick) --cpus $(BENCH_CPUS) --out $(BUILD)/bench
+	GUEST_KERNEL_PKG="$(GUEST_KERNEL_PKG)" tools/bench $(if $(filter quick,$(BENCH)),--quick) --cpus $(BENCH_CPUS) --out $(BENCH_OUT)
 
 # Boot the ISO in QEMU. With KVM and nested VT-x this is the real thing; without, it shows
 # everything up to the VT-x check.
@@ -118,8 +123,9 @@ help:
 	@echo "make run-bochs  boot the ISO in Bochs (BOCHS_CPU=model, BOCHS_CPUS=n)"
 	@echo "make unit       host unit tests"
 	@echo "make test       unit tests and every boot test"
-	@echo "make bench      the benchmark matrix in Bochs, report in $(BUILD)/bench/ (BENCH=quick,"
-	@echo "                BENCH_CPUS=n)"
+	@echo "make bench      the benchmark matrix in Bochs, report in $(BENCH_OUT)/ (BENCH=quick,"
+	@echo "                BENCH_CPUS=n, BENCH_OUT=dir, GUEST_KERNEL_PKG=package[=version])"
+	@echo "                tools/bench --compare DIR-A DIR-B compares two result directories"
 
 clean:
 	rm -rf $(BUILD)

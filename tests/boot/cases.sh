@@ -136,6 +136,32 @@ case_bochs_bench_quick_core2() {
 	grep -Eq '^\| shadow \(Core 2\) \| [0-9.]+ s \| - \| - \|$' "$out/report.md" ||
 		fail "report.md: no build row for the Core 2"
 	grep -q '<svg' "$out/bench.svg" || fail "bench.svg is not an SVG"
+	check_bench_provenance "$out" core2-on
+}
+
+# check_bench_provenance DIR RUN: the provenance names the kernel the guest itself reported, the
+# bzImage and initramfs that were booted, and the Bochs that ran them; --compare accepts the
+# directory against itself.
+check_bench_provenance() {
+	local out=$1 run=$2 uname sum
+	uname=$(tr -d '\r' <"$out/runs/$run.log" | sed -n 's/.*guest: slatvisor test guest, kernel //p' | head -n1)
+	[ -n "$uname" ] || fail "the guest did not print its kernel release"
+	grep -qxF "# run.$run.guest_uname=$uname" "$out/results.csv" || fail "results.csv does not name the guest's kernel $uname"
+	grep -qF "uname -r as the guest printed it: $uname |" "$out/report.md" || fail "report.md does not name the guest's kernel $uname"
+	grep -qF "($uname)" "$out/bench.svg" || fail "the chart's caption does not name the guest's kernel $uname"
+	# The package behind that release: Debian names its kernel packages linux-image-RELEASE.
+	grep -qxF "# guest.kernel.package=linux-image-$uname" "$out/results.csv" ||
+		fail "results.csv names another kernel package than linux-image-$uname"
+	sum=$(sha256sum <build/guest/vmlinuz | cut -d' ' -f1)
+	grep -qxF "# guest.kernel.sha256=$sum" "$out/results.csv" || fail "results.csv: not the bzImage's SHA-256"
+	sum=$(sha256sum <build/guest/initrd.img | cut -d' ' -f1)
+	grep -qxF "# guest.initrd.sha256=$sum" "$out/results.csv" || fail "results.csv: not the initramfs's SHA-256"
+	grep -qE '^# guest\.initrd\.file\./usr/bin/tcc=[0-9a-f]{64} tcc=' "$out/results.csv" || fail "results.csv: no tcc with its package"
+	grep -qxF "# bochs.version=$(dpkg-query -W -f='${Version}' bochs)" "$out/results.csv" || fail "results.csv: not this Bochs"
+	grep -qxF "# run.$run.cpu_model=core2_penryn_t9600" "$out/results.csv" || fail "results.csv: no CPU model for $run"
+	grep -q '=mixed: ' "$out/results.csv" && fail "one run gave mixed provenance"
+	tools/bench --compare "$out" "$out" >"$T/compare.out" 2>&1 || fail "--compare refused a directory against itself"
+	grep -q 'byte-identical' "$T/compare.out" || fail "--compare did not see identical results"
 }
 
 # Dummy modules for the module-listing cases.

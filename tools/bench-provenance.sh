@@ -21,7 +21,7 @@ prov_pkg() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not install
 # prov_info FILE KEY: KEY's value in a key=value FILE, or "unknown".
 prov_info() { sed -n "s/^$2=//p" "$1" 2>/dev/null | grep . || echo unknown; }
 
-# prov_inputs ELF KERNEL INITRD IPS MEGS CPUS: the inputs every run of this invocation shares.
+# prov_inputs ELF KERNEL INITRD IPS MEGS: the inputs every run of this invocation shares.
 prov_inputs() {
 	local elf=$1 kernel=$2 initrd=$3 sum info=$2.info manifest=$3.manifest
 	echo "slatvisor.commit=$(prov_commit)"
@@ -55,12 +55,12 @@ prov_inputs() {
 	echo "bochs.bios=bochsbios $(prov_pkg bochsbios), vgabios $(prov_pkg vgabios)"
 	echo "bochs.ips=$4"
 	echo "bochs.megs=$5"
-	echo "bochs.cpus=$6"
 }
 
-# prov_run RUN CPU-MODEL HV-ARGS GUEST-CMDLINE: the inputs of one run.
+# prov_run RUN CPU-MODEL HV-ARGS GUEST-CMDLINE CPUS: the inputs of one run.
 prov_run() {
 	echo "run.$1.cpu_model=$2"
+	echo "run.$1.cpus=$5"
 	echo "run.$1.boot=$3"
 	echo "run.$1.guest_cmdline=$4"
 }

@@ -22,7 +22,7 @@ KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototy
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-omit-frame-pointer \
 	-fno-asynchronous-unwind-tables -MMD -MP
 NASMFLAGS := -f elf64 -g -I $(BUILD)/inc/
-LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack -T linker.ld
+LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack --build-id=sha1 -T linker.ld
 
 KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c vmx/*.c shadow/*.c)
 KERNEL_ASM := $(wildcard boot/*.asm arch/x86_64/*.asm vmx/*.asm)

@@ -43,10 +43,14 @@ COM1		equ 0x3F8
 
 section .bss
 align 4096
+global boot_tables, boot_tables_end
+boot_tables:				; unmapped once every CPU is up (paging_drop_boot_tables)
 boot_pml4:	resb 4096
 boot_pdpt:	resb 4096
 boot_pd:	resb 4 * 4096		; four page directories: 0-4 GiB in 2 MiB pages
+boot_tables_end:
 global boot_stack_bottom, boot_stack_top
+		resb 4096		; the boot CPU's stack guard: unmapped by paging_init
 boot_stack_bottom:
 		resb 16384
 boot_stack_top:
@@ -55,8 +59,9 @@ section .rodata
 align 8
 boot_gdt:
 	dq 0
-	dq 0x00AF9A000000FFFF		; 0x08: 64-bit code (same selectors as arch/x86_64/gdt.h)
-	dq 0x00CF92000000FFFF		; 0x10: flat data
+	; Accessed bits preset (type 0xB, 0x3): a descriptor load would set them, writing into .rodata.
+	dq 0x00AF9B000000FFFF		; 0x08: 64-bit code (same selectors as arch/x86_64/gdt.h)
+	dq 0x00CF93000000FFFF		; 0x10: flat data
 boot_gdt_end:
 boot_gdtr:
 	dw boot_gdt_end - boot_gdt - 1

@@ -65,12 +65,17 @@ status_t linux_prepare(const struct boot_info *bi, const struct phys_range *hidd
 		return st;
 	}
 
-	/* Keep the boot data clear of what we still read: the boot information and modules. */
-	struct phys_range avoid[2 + MB2_MAX_MODULES];
+	/*
+	 * Keep the boot data clear of what we still read (the boot information and modules) and
+	 * of hypervisor memory (the start-up trampoline's page is low too).
+	 */
+	struct phys_range avoid[2 + MB2_MAX_MODULES + 8];
 	unsigned navoid = 0;
 	for (unsigned i = 0; i < bi->nmodules; i++)
 		avoid[navoid++] = (struct phys_range){ bi->modules[i].start, bi->modules[i].end };
 	avoid[navoid++] = (struct phys_range){ bi->base, bi->base + bi->total_size };
+	for (unsigned i = 0; i < nhidden && i < 8; i++)
+		avoid[navoid++] = hidden[i];
 	u64 bb = memmap_low_pages(bi->mmap, bi->nmmap, BB_PAGES, avoid, navoid);
 	if (!bb) {
 		pr_err("linux: no %u free pages below 1 MiB for the guest's boot data", BB_PAGES);

@@ -1,5 +1,6 @@
 /* main.c: the boot CPU's path from the Multiboot2 hand-off to every CPU online. */
 #include "console.h"
+#include "image.h"
 #include "kstring.h"
 #include "log.h"
 #include "modules.h"
@@ -164,6 +165,16 @@ static unsigned collect_reserved(u64 mbi, struct phys_range *out, unsigned max)
 	return n;
 }
 
+/* A frame of 512 bytes per call that the compiler can neither drop nor turn into a loop. */
+static __attribute__((noinline)) unsigned overflow_stack(unsigned depth)
+{
+	volatile u8 pad[512];
+	pad[0] = (u8)depth;
+	if (depth > 1000000)
+		return depth;
+	return overflow_stack(depth + 1) + pad[0];
+}
+
 static void run_test_fault(void)
 {
 	switch (opts.test_fault) {
@@ -176,6 +187,15 @@ static void run_test_fault(void)
 	case TEST_FAULT_UD:
 		pr_info("test: executing ud2 (test_fault=ud)");
 		__asm__ volatile("ud2");
+		break;
+	case TEST_FAULT_CODE:
+		pr_info("test: writing into slatvisor's own code at 0x%llx (test_fault=code)",
+			(unsigned long long)(uintptr_t)&run_test_fault);
+		*(volatile u8 *)(uintptr_t)&run_test_fault = 0xCC;
+		break;
+	case TEST_FAULT_STACK:
+		pr_info("test: recursing until this CPU's stack overflows (test_fault=stack)");
+		pr_info("test: no overflow after %u frames", overflow_stack(0));
 		break;
 	default:
 		break;
@@ -217,9 +237,11 @@ NORETURN void kmain(u32 magic, u64 mbi)
 		       (unsigned long long)opts.hvmem_mb);
 		cpu_halt_forever();
 	}
+	percpu_add_guards(bsp); /* unmapped by paging_init */
 	status_t st = paging_init(&bi);
 	if (st != ST_OK)
 		panic("paging: cannot build the hypervisor's page tables (%s)", status_name(st));
+	image_report();
 
 	lapic_setup((enum apic_mode_choice)opts.apic);
 	modules_report(&bi);
@@ -231,6 +253,10 @@ NORETURN void kmain(u32 magic, u64 mbi)
 		avoid[navoid++] = (struct phys_range){ bi.modules[i].start, bi.modules[i].end };
 	u64 tramp = memmap_low_pages(bi.mmap, bi.nmmap, 1, avoid, navoid);
 	smp_boot(&acpi, tramp, (unsigned)opts.maxcpus, (unsigned)opts.smp_timeout_ms);
+	/* Every CPU is on the final tables: what only the start-up needed goes out of view. */
+	smp_release_trampoline();
+	paging_drop_boot_tables();
+	paging_dump_image();
 	palloc_report();
 
 	run_test_fault();

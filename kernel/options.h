@@ -5,7 +5,7 @@
 #include "cmdline.h"
 
 /* Index order of each enum matches its option's choices string. */
-enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD };
+enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD, TEST_FAULT_CODE, TEST_FAULT_STACK };
 enum paging_mode { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 
 struct hv_options {

@@ -8,6 +8,7 @@
 #include "../arch/x86_64/lapic.h"
 #include "../arch/x86_64/percpu.h"
 #include "../arch/x86_64/tsc.h"
+#include "../mm/paging.h"
 
 #define STOP_WAIT_US 100000
 #define MAX_TRACE_FRAMES 16
@@ -121,6 +122,19 @@ NORETURN void panic_exception(const struct regs *r)
 		cpu_halt_forever();
 	}
 	char msg[PANIC_MSG_LEN];
+	/*
+	 * A stack that overflows faults on its guard page; the #PF cannot be pushed there either,
+	 * so it usually arrives as a #DF on its own IST stack, with CR2 still the guard address.
+	 */
+	u32 owner;
+	const char *what;
+	if ((r->vector == VEC_PF || r->vector == VEC_DF) && paging_guard_hit(read_cr2(), &owner, &what)) {
+		fmt_snprintf(msg, sizeof(msg),
+			     "stack overflow: cpu%u's %s stack ran into its guard page at 0x%llx (%s, rip 0x%llx)",
+			     owner, what, (unsigned long long)ALIGN_DOWN(read_cr2(), PAGE_SIZE),
+			     exception_name((unsigned)r->vector), (unsigned long long)r->rip);
+		panic_common(r, msg);
+	}
 	int n = fmt_snprintf(msg, sizeof(msg), "%s in the hypervisor: vector %llu, error code 0x%llx, rip 0x%llx",
 			     exception_name((unsigned)r->vector), (unsigned long long)r->vector,
 			     (unsigned long long)r->error, (unsigned long long)r->rip);

@@ -11,6 +11,7 @@
 #include "../arch/x86_64/percpu.h"
 #include "../arch/x86_64/smp.h"
 #include "../arch/x86_64/tsc.h"
+#include "../kernel/image.h"
 #include "../kernel/linux_guest.h"
 #include "../kernel/log.h"
 #include "../kernel/options.h"
@@ -19,27 +20,16 @@
 
 #define AP_READY_TIMEOUT_US 2000000
 
-extern u8 _kernel_start[], _kernel_end[], _readonly_end[];
-
-static u64 image_sum;
-
-static u64 readonly_checksum(void)
-{
-	u64 sum = 0;
-	for (const u64 *p = (const u64 *)_kernel_start; p < (const u64 *)_readonly_end; p++)
-		sum = (sum << 1 | sum >> 63) ^ *p;
-	return sum;
-}
+extern u8 _kernel_start[], _kernel_end[];
 
 void launch_check_image(void)
 {
-	u64 now = readonly_checksum();
-	if (now == image_sum)
-		pr_info("ept: hypervisor image intact (code and read-only data checksum 0x%llx)",
-			(unsigned long long)now);
+	u64 now = image_checksum(), boot = image_boot_checksum();
+	if (now == boot)
+		pr_info("image: intact at the end (checksum 0x%016llx, as at boot)", (unsigned long long)now);
 	else
-		pr_err("ept: hypervisor image CHANGED while the guest ran (checksum 0x%llx, was 0x%llx)",
-		       (unsigned long long)now, (unsigned long long)image_sum);
+		pr_err("image: CHANGED while slatvisor ran (checksum 0x%016llx, 0x%016llx at boot)",
+		       (unsigned long long)now, (unsigned long long)boot);
 }
 
 static volatile u32 caps_mismatches;
@@ -114,6 +104,9 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 	hidden.r[0] = (struct phys_range){ ALIGN_DOWN((u64)(uintptr_t)_kernel_start, 2 * MiB),
 					   ALIGN_UP((u64)(uintptr_t)_kernel_end, 2 * MiB) };
 	hidden.r[1] = palloc_pool();
+	/* The start-up trampoline held slatvisor's code; it is wiped and out of slatvisor's view too. */
+	if (smp_trampoline_page())
+		hidden.r[hidden.n++] = (struct phys_range){ smp_trampoline_page(), smp_trampoline_page() + PAGE_SIZE };
 	u64 top = ALIGN_UP(MAX(memmap_top(bi->mmap, bi->nmmap), 4 * GiB), GiB);
 	ept_describe(top, &hidden, bi->mmap, bi->nmmap);
 	/* With shadow paging the EPT still serves paging-off code where unrestricted guest needs it. */
@@ -165,7 +158,6 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 		halt("shadow: the guest cannot start");
 	if (vmx.eptp)
 		ept_invalidate();
-	image_sum = readonly_checksum();
 	pr_info("vmx: launching the guest on vcpu0 at 0x%llx", (unsigned long long)entry.rip);
 	vcpu_launch(v);
 	halt("vmx: the guest could not be entered");

@@ -3,6 +3,7 @@
 #include "idt.h"
 #include "msr.h"
 #include "../../kernel/kstring.h"
+#include "../../mm/paging.h"
 
 struct percpu *cpus[MAX_CPUS];
 unsigned ncpus_online;
@@ -37,7 +38,7 @@ void percpu_install(struct percpu *pc, u32 index, u64 stack_base, u64 stack_top)
 	pc->stack_top = stack_top;
 	memset(&pc->tss, 0, sizeof(pc->tss));
 	for (int i = 0; i < IST_COUNT; i++)
-		pc->tss.ist[i] = (u64)(uintptr_t)pc->ist_stack[i] + IST_STACK_SIZE;
+		pc->tss.ist[i] = (u64)(uintptr_t)pc->ist[i].stack + IST_STACK_SIZE;
 	pc->tss.iomap_base = sizeof(pc->tss); /* no I/O bitmap */
 	build_gdt(pc);
 
@@ -64,4 +65,12 @@ void percpu_install(struct percpu *pc, u32 index, u64 stack_base, u64 stack_top)
 	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)pc);
 	idt_load();
 	cpus[index] = pc;
+}
+
+void percpu_add_guards(struct percpu *pc)
+{
+	static const char *const ist_name[IST_COUNT] = { "#DF IST", "NMI IST", "#MC IST" };
+	paging_add_guard(pc->stack_base - PAGE_SIZE, pc->index, "kernel");
+	for (int i = 0; i < IST_COUNT; i++)
+		paging_add_guard((u64)(uintptr_t)pc->ist[i].guard, pc->index, ist_name[i]);
 }

@@ -27,8 +27,16 @@ struct percpu {
 	void *vcpu;                 /* this CPU's struct vcpu, once VMX is on */
 	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss;
-	u8 ist_stack[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
+	/*
+	 * Each IST stack sits above a guard page that paging unmaps (percpu_add_guards), so an
+	 * overflow faults instead of running into the next stack; hence the page alignment.
+	 */
+	struct {
+		u8 guard[PAGE_SIZE];
+		u8 stack[IST_STACK_SIZE];
+	} ist[IST_COUNT] __attribute__((aligned(PAGE_SIZE)));
 };
+_Static_assert(IST_STACK_SIZE % PAGE_SIZE == 0, "IST stacks end on a page boundary");
 
 extern struct percpu *cpus[MAX_CPUS];
 extern unsigned ncpus_online;
@@ -43,5 +51,7 @@ static inline struct percpu *this_cpu(void)
 /* Load this CPU's GDT, TSS and the shared IDT, and point GS at @pc. */
 void percpu_install(struct percpu *pc, u32 index, u64 stack_base, u64 stack_top);
 struct percpu *percpu_bsp(void);
+/* Have paging unmap the guard pages below @pc's stack (stack_base) and its IST stacks. */
+void percpu_add_guards(struct percpu *pc);
 
 #endif

@@ -94,20 +94,40 @@ static bool start_ap(u32 apic_id, struct percpu *pc, u64 page, unsigned timeout_
 
 static struct percpu *alloc_cpu(unsigned index)
 {
+	/* One page more than the stack: its guard, unmapped below it. */
 	u64 pc_phys = palloc(PERCPU_PAGES, PALLOC_ANYWHERE);
-	u64 stack = palloc(STACK_PAGES, PALLOC_ANYWHERE);
+	u64 stack = palloc(STACK_PAGES + 1, PALLOC_ANYWHERE);
 	if (!pc_phys || !stack) {
 		if (pc_phys)
 			pfree(pc_phys, PERCPU_PAGES);
 		if (stack)
-			pfree(stack, STACK_PAGES);
+			pfree(stack, STACK_PAGES + 1);
 		return NULL;
 	}
 	struct percpu *pc = (struct percpu *)(uintptr_t)pc_phys;
 	pc->index = index;
-	pc->stack_base = stack;
-	pc->stack_top = stack + STACK_SIZE;
+	pc->stack_base = stack + PAGE_SIZE;
+	pc->stack_top = pc->stack_base + STACK_SIZE;
+	percpu_add_guards(pc);
 	return pc;
+}
+
+static u64 trampoline_page;
+
+u64 smp_trampoline_page(void)
+{
+	return trampoline_page;
+}
+
+u64 smp_release_trampoline(void)
+{
+	if (!trampoline_page)
+		return 0;
+	memset((void *)(uintptr_t)trampoline_page, 0, PAGE_SIZE);
+	if (paging_set_rights(trampoline_page, trampoline_page + PAGE_SIZE, 0) != ST_OK)
+		pr_warn("smp: could not unmap the startup trampoline at 0x%llx",
+			(unsigned long long)trampoline_page);
+	return trampoline_page;
 }
 
 void smp_boot(const struct acpi_info *acpi, u64 page, unsigned maxcpus, unsigned timeout_ms)
@@ -131,8 +151,12 @@ void smp_boot(const struct acpi_info *acpi, u64 page, unsigned maxcpus, unsigned
 	struct trampoline_params *tp = NULL;
 	if (listed > 1 && !page)
 		pr_err("smp: no free page below 1 MiB for the startup trampoline; other CPUs stay off");
+	else if (listed > 1 && paging_set_rights(page, page + PAGE_SIZE, PTE_P | PTE_RW) == ST_OK)
+		tp = install_trampoline(page); /* the APs run its 64-bit part there: executable */
+	if (tp)
+		trampoline_page = page;
 	else if (listed > 1)
-		tp = install_trampoline(page);
+		pr_err("smp: cannot map the startup trampoline; other CPUs stay off");
 
 	for (unsigned i = 0; tp && i < acpi->ncpus; i++) {
 		u32 id = acpi->cpus[i].apic_id;

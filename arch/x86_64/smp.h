@@ -19,4 +19,12 @@ void smp_boot(const struct acpi_info *acpi, u64 trampoline_page, unsigned maxcpu
  */
 void smp_call(unsigned index, void (*fn)(void *), void *arg);
 
+/*
+ * Once every CPU is up: wipe the trampoline page and unmap it from slatvisor's view (it stays
+ * hypervisor memory, hidden from the guest). Returns the page, 0 if there was none.
+ */
+u64 smp_release_trampoline(void);
+/* The trampoline page smp_boot used (0: none); hypervisor memory for the whole run. */
+u64 smp_trampoline_page(void);
+
 #endif

@@ -22,6 +22,21 @@ guest_iso() {
 		--guest-cmdline "console=ttyS0,115200 $2" --hv-cmdline "${3:-}"
 }
 
+# elf_checksum: the image checksum slatvisor must print, computed from build/slatvisor.elf on the
+# host: the same rotate-and-xor over every 8 bytes of the loaded image up to _readonly_end.
+elf_checksum() {
+	local img sum=0 w start end
+	img=$(mktemp)
+	objcopy -O binary build/slatvisor.elf "$img"
+	start=$(nm build/slatvisor.elf | awk '$3 == "_kernel_start" { print "0x" $1 }')
+	end=$(nm build/slatvisor.elf | awk '$3 == "_readonly_end" { print "0x" $1 }')
+	while read -r w; do
+		sum=$((((sum << 1) | ((sum >> 63) & 1)) ^ 0x$w))
+	done < <(head -c $((end - start)) "$img" | od -An -v -t x8 -w8)
+	rm -f "$img"
+	printf '0x%016x\n' "$sum"
+}
+
 # boot EMU-ARGS...: boot into $LOG, stopping at the end-of-boot or panic marker.
 boot() {
 	tests/boot/emu "$@" --log "$LOG" --until 'boot: complete|panic: system halted' ||
@@ -60,6 +75,8 @@ check_guest_ran() {
 	expect 'stat: all vcpus'
 	expect 'stat total exits=[0-9]+'
 	expect 'power: powering off'
+	# Read-only from boot to power-off, and exactly the ELF's bytes.
+	expect "image: intact at the end \(checksum $(elf_checksum), as at boot\)"
 	reject '[^0-9] FAIL' # "memcheck: 8 ok, 0 FAIL" is the one FAIL allowed
 	check_line_format
 }
@@ -78,7 +95,6 @@ check_memcheck_and_shadow() {
 	# A fault that came back at three exits in a row would be a slatvisor bug.
 	expect 'stat shadow pool .* zap_alls=0'
 	expect 'stat shadow pool pages=2048 used=[1-9]'
-	expect 'ept: hypervisor image intact'
 }
 
 # The memcheck guest on shadow paging with KPTI as asked: its report, memcheck, the engine's counters.
@@ -206,7 +222,6 @@ case_bochs_haswell_guest_2cpu() {
 	expect 'memprobe: wrote 4096 bytes at 0x200000'
 	expect 'memprobe: ok'
 	expect 'warning: ept: the guest read hypervisor memory at 0x200000'
-	expect 'ept: hypervisor image intact'
 }
 
 case_bochs_haswell_guest_4cpu() {
@@ -285,6 +300,62 @@ case_qemu_fault_pagefault() {
 	expect 'panic: system halted'
 	reject 'boot: complete'
 	check_line_format
+}
+
+# A write into slatvisor's own code: .text is read-only (CR0.WP on), so it ends in the #PF panic.
+fault_code() { # EMU-ARGS...
+	boot "$@" --iso "$(iso code --hv-cmdline 'test_fault=code')"
+	local at
+	at=$(sed -n "s/.*test: writing into slatvisor's own code at \(0x[0-9a-f]*\) (test_fault=code).*/\1/p" "$LOG" | head -n1)
+	[ -n "$at" ] || fail "no test line naming the address written"
+	expect "error: PANIC: page fault \(#PF\) in the hypervisor: vector 14, error code 0x3, rip 0x[0-9a-f]+, cr2 ${at:-none} \(write protection\)"
+	expect 'stack trace'
+	expect 'panic: system halted'
+	reject 'boot: complete'
+	check_line_format
+}
+case_qemu_fault_code() { fault_code --qemu --cpus 2 --timeout 120; }
+case_bochs_fault_code() { fault_code --bochs --cpu core2_penryn_t9600 --cpus 2 --timeout 300; }
+
+# A stack overflow in root mode: the guard page below the stack, a #DF on its IST stack, a panic
+# that names the CPU and the stack.
+case_qemu_fault_stack() {
+	boot --qemu --cpus 2 --timeout 120 --iso "$(iso stack --hv-cmdline 'test_fault=stack')"
+	expect 'test: recursing until this CPU.s stack overflows'
+	expect "error: PANIC: stack overflow: cpu0's kernel stack ran into its guard page at 0x[0-9a-f]+ \((double fault \(#DF\)|page fault \(#PF\)), rip 0x[0-9a-f]+\)"
+	expect 'panic: system halted'
+	reject 'no overflow after'
+	check_line_format
+}
+
+# W^X as the page tables hold it, and one image checksum for one ELF: three boots that differ in
+# CPU model, paging mode and guest command line print the same build id and checksum, the one
+# computed from the ELF on the host.
+case_bochs_image_checksum() {
+	local want lines=() cfg cpu hv gcmd n=0
+	want=$(elf_checksum)
+	for cfg in "corei7_haswell_4770|paging=ept loglevel=debug|quiet" \
+		"core2_penryn_t9600|paging=auto|pti=off nokaslr" \
+		"corei7_haswell_4770|paging=shadow|pti=on slat.memcheck=1 mitigations=off"; do
+		IFS='|' read -r cpu hv gcmd <<<"$cfg"
+		n=$((n + 1))
+		tests/boot/emu --bochs --cpu "$cpu" --cpus 1 --timeout 300 --log "$LOG.$n" \
+			--until 'vmx: launching the guest|PANIC' --iso "$(guest_iso "sum$n" "$gcmd" "$hv")" ||
+			fail "boot $n ($cpu, $hv) did not reach the guest's launch"
+		lines+=("$(tr -d '\r' <"$LOG.$n" | sed -n 's/.*cpu0 \(image: build id .*\)/\1/p')")
+		grep -q 'PANIC' "$LOG.$n" && fail "boot $n ($cpu, $hv) panicked"
+	done
+	cat "$LOG.1" >"$LOG"
+	[ -n "${lines[0]}" ] || fail "no image line at boot"
+	[ "${lines[0]}" = "${lines[1]}" ] && [ "${lines[1]}" = "${lines[2]}" ] ||
+		fail "the image lines differ: '${lines[0]}' / '${lines[1]}' / '${lines[2]}'"
+	[[ "${lines[0]}" == *"checksum $want over .text and .rodata"* ]] ||
+		fail "the checksum is not the ELF's ($want): ${lines[0]}"
+	expect 'paging: image W\^X: .text read-only, .rodata read-only and not executable, data not executable; [1-9][0-9]* guard pages; CR0.WP on, EFER.NXE on'
+	expect 'debug: paging: 0000000000200000-[0-9a-f]+ r-x .text'
+	expect 'debug: paging: [0-9a-f]+-[0-9a-f]+ r-- .rodata'
+	expect 'debug: paging: [0-9a-f]+-[0-9a-f]+ rw- .data/.bss'
+	expect 'debug: paging: [0-9a-f]+-[0-9a-f]+ --- \(unmapped: guard page or boot tables\)'
 }
 
 # The same through x2APIC in Bochs, from an explicit panic().

@@ -51,6 +51,9 @@ prov_inputs() {
 	else
 		echo "guest.initrd.builder=unknown (not built by tools/mkinitramfs)"
 	fi
+	# GRUB runs inside the emulator before the guest: its code and the ISO's layout move the
+	# instruction count at which the guest boots, and so the timings.
+	echo "boot.grub=grub-pc-bin $(prov_pkg grub-pc-bin), grub-common $(prov_pkg grub-common), xorriso $(prov_pkg xorriso)"
 	echo "bochs.version=$(prov_pkg bochs)"
 	echo "bochs.bios=bochsbios $(prov_pkg bochsbios), vgabios $(prov_pkg vgabios)"
 	echo "bochs.ips=$4"

@@ -1,6 +1,7 @@
 /* exit.c: dispatch each VM exit through a table indexed by basic reason; count it; stop the guest. */
 #include <stdarg.h>
 #include "exit.h"
+#include "ap_emul.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "launch.h"
@@ -56,6 +57,7 @@ static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exi
 			   v->index);
 		return EXIT_STOP;
 	}
+	cpu_unblock_nmi(); /* so the next NMI reaches this vCPU too (Bochs 2.7 keeps the block past VM entry) */
 	/* Not a stop request (that is checked before every entry): a shootdown, or the guest's NMI. */
 	if (!shadow_nmi_is_kick(v))
 		v->nmi_pending = true;
@@ -89,9 +91,17 @@ static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
 	(void)x;
 	u8 vector = (u8)(exit_qualification() & 0xFF);
 	vmcs_guest_sipi(vector);
-	v->state = VCPU_RUNNING;
 	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
 		(unsigned)vector << 12, vector);
+	if (!vmx.unrestricted) {
+		/* VT-x cannot run the real-mode start: interpret it, or wait for the next INIT. */
+		enum ap_emul_result r = ap_emul_start(v, vector);
+		if (r == AP_EMUL_STOPPED)
+			ap_emul_park(v);
+		if (r == AP_EMUL_HALTED)
+			return handle_init(v, x);
+	}
+	v->state = VCPU_RUNNING;
 	return EXIT_RESUME;
 }
 

@@ -130,9 +130,10 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 	power_init(acpi);
 	exit_init();
 
-	bool smp = vmx.unrestricted && ncpus_online > 1;
+	/* Without unrestricted guest, each AP's start-up code runs in the interpreter (ap_emul.c). */
+	bool smp = ncpus_online > 1;
 	struct guest_entry entry;
-	if (linux_prepare(bi, hidden.r, hidden.n, !smp && ncpus_online > 1, &entry) != ST_OK)
+	if (linux_prepare(bi, hidden.r, hidden.n, &entry) != ST_OK)
 		halt("linux: the guest cannot start");
 
 	if (smp) {
@@ -149,10 +150,8 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 			pr_warn("vmx: not every CPU is ready for the guest; it may find fewer CPUs");
 		if (!caps_mismatches)
 			pr_info("vmx: all %u CPUs report the same VMX capabilities", ncpus_online);
-		pr_info("vmx: %u vCPUs wait for the guest's startup IPIs", ncpus_online - 1);
-	} else if (ncpus_online > 1) {
-		pr_warn("vmx: no unrestricted guest: the guest runs on one vCPU (nr_cpus=1); the other %u CPUs stay halted",
-			ncpus_online - 1);
+		pr_info("vmx: %u vCPUs wait for the guest's startup IPIs%s", ncpus_online - 1,
+			vmx.unrestricted ? "" : "; their start-up code runs in the interpreter");
 	}
 
 	struct vcpu *v = vmx_cpu_on(0);

@@ -312,6 +312,16 @@ void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
 	park(v);
 }
 
+/*
+ * Shadow paging on several vCPUs without the preemption timer (Core 2): TLB
+ * shootdowns reach a vCPU in the guest only by NMI, so NMIs must never stay
+ * blocked into the guest.
+ */
+static bool smp_shadow_needs_nmis(void)
+{
+	return vmx.shadow && ncpus_online > 1 && !vmx.preemption_ticks;
+}
+
 /* ---- the dispatcher, called by vmx_exit_stub ---- */
 
 u64 exit_qualification(void)
@@ -393,6 +403,9 @@ void vmx_handle_exit(struct vcpu *v)
 		shadow_before_entry(v);
 	if (x.reason < EXIT_REASON_COUNT)
 		v->stats.cycles[x.reason] += rdtsc() - start;
+	/* VM entry does not end NMI blocking in Bochs 2.7 (see cpu_unblock_nmi); IRET does. */
+	if (smp_shadow_needs_nmis())
+		cpu_unblock_nmi();
 }
 
 NORETURN void vmx_resume_failed(struct vcpu *v, int invalid)
@@ -406,6 +419,8 @@ NORETURN void vmx_resume_failed(struct vcpu *v, int invalid)
 
 void vcpu_launch(struct vcpu *v)
 {
+	if (smp_shadow_needs_nmis())
+		cpu_unblock_nmi();
 	v->state = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_FOR_SIPI ? VCPU_WAIT_SIPI
 										     : VCPU_RUNNING;
 	int r = vmx_launch(v);

@@ -115,8 +115,6 @@ shadow_penryn() { # PTI VCPUS TIMEOUT
 }
 case_bochs_penryn_shadow_pti_on() { shadow_penryn on 1 1200; }
 case_bochs_penryn_shadow_pti_off() { shadow_penryn off 1 1200; }
-case_bochs_penryn_shadow_2cpu_pti_on() { shadow_penryn on 2 2400; }
-case_bochs_penryn_shadow_2cpu_pti_off() { shadow_penryn off 2 2400; }
 
 # Haswell with paging=shadow on 2 CPUs: the AP starts in real mode on the EPT (unrestricted guest)
 # and moves to shadow tables when it turns paging on; TLB shootdowns between the vCPUs.

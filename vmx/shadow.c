@@ -125,8 +125,8 @@ static void flush_others(void *ctx)
 			}
 			if (!warned && (s64)(rdtsc() - late) > 0) {
 				warned = true;
-				pr_warn("shadow: vcpu%u has not answered a TLB shootdown for %u us (its exits so far %llu); still waiting",
-					o->index, KICK_LATE_US, (unsigned long long)o->exit_seq);
+				pr_warn("shadow: vcpu%u has not answered a TLB shootdown for %u us (its exits so far %llu, NMIs not yet seen %u); still waiting",
+					o->index, KICK_LATE_US, (unsigned long long)o->exit_seq, o->kick_nmis);
 			}
 			cpu_relax();
 		}

@@ -116,6 +116,15 @@ shadow_penryn() { # PTI VCPUS TIMEOUT
 case_bochs_penryn_shadow_pti_on() { shadow_penryn on 1 1200; }
 case_bochs_penryn_shadow_pti_off() { shadow_penryn off 1 1200; }
 
+# Core 2 on 2 CPUs with shadow_smp=auto: the guest gets one vCPU (nr_cpus=1), and the log says why.
+case_bochs_penryn_2cpu_guest_one_vcpu() {
+	boot_guest --bochs --cpu core2_penryn_t9600 --cpus 2 --timeout 1500 --iso "$(guest_iso plain '')"
+	check_guest_ran 1
+	expect 'shadow paging without the preemption timer: the guest runs on one vCPU \(nr_cpus=1\); shadow_smp=on gives it all 2 CPUs'
+	expect 'linux: command line ".* nr_cpus=1"'
+	reject 'vcpu1: started by the guest'
+}
+
 # Haswell with paging=shadow on 2 CPUs: the AP starts in real mode on the EPT (unrestricted guest)
 # and moves to shadow tables when it turns paging on; TLB shootdowns between the vCPUs.
 shadow_haswell() {

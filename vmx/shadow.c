@@ -121,7 +121,7 @@ static void flush_others(void *ctx)
 			if (!vmx.preemption_ticks && (s64)(rdtsc() - again) > 0) {
 				again = rdtsc() + tsc_from_us(KICK_RETRY_US);
 				__atomic_add_fetch(&o->kick_nmis, 1, __ATOMIC_SEQ_CST);
-				lapic_send_ipi(o->cpu->apic_id, ICR_DELIVERY_NMI);
+				lapic_send_ipi(o->cpu->apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
 			}
 			if (!warned && (s64)(rdtsc() - late) > 0) {
 				warned = true;

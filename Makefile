@@ -24,7 +24,7 @@ KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototy
 NASMFLAGS := -f elf64 -g -I $(BUILD)/inc/
 LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack --build-id=sha1 -T linker.ld
 
-KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c vmx/*.c shadow/*.c)
+KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c vmx/*.c shadow/*.c emul/*.c)
 KERNEL_ASM := $(wildcard boot/*.asm arch/x86_64/*.asm vmx/*.asm)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/obj/%.asm.o)
 # Headers whose '#define' block NASM includes too (one layout for C and assembly).
@@ -32,9 +32,11 @@ ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc $(BUILD)/inc/vc
 
 # Host unit tests: the pure logic compiled for Linux, with sanitizers.
 UNIT_SRC   := kernel/fmt.c kernel/cmdline.c kernel/diag.c kernel/multiboot2.c kernel/status.c \
-	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c shadow/guest_walk.c shadow/spt_pool.c shadow/root_cache.c shadow/mmu.c tests/unit/simmem.c
+	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c shadow/guest_walk.c shadow/spt_pool.c shadow/root_cache.c shadow/mmu.c $(wildcard emul/*.c) tests/unit/simmem.c
 UNIT_TESTS := $(filter-out tests/unit/simmem.c,$(wildcard tests/unit/*.c))
-UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+# The interpreter's test programs, assembled flat (tests/unit/emul/).
+UNIT_BIN   := $(patsubst tests/unit/emul/%.asm,$(BUILD)/unit/emul/%.bin,$(wildcard tests/unit/emul/*.asm))
+UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -DEMUL_TEST_DIR=\"$(abspath $(BUILD))/unit/emul\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
 
 .PHONY: all iso guest unit test boot-test bench run run-bochs help clean
@@ -79,7 +81,11 @@ $(ISO): $(BUILD)/slatvisor.elf iso/grub.cfg.in tools/mkiso $(GUEST_KERNEL) $(GUE
 		--guest-cmdline "$(GUEST_CMDLINE)" --timeout "$(GRUB_TIMEOUT)"
 FORCE:
 
-$(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_TESTS) $(wildcard tests/unit/*.h) $(wildcard */*.h arch/x86_64/*.h)
+$(BUILD)/unit/emul/%.bin: tests/unit/emul/%.asm
+	@mkdir -p $(@D)
+	$(NASM) -f bin $< -o $@
+
+$(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_TESTS) $(UNIT_BIN) $(wildcard tests/unit/*.h) $(wildcard */*.h arch/x86_64/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_TESTS)
 

@@ -33,6 +33,8 @@ const struct opt_desc option_table[] = {
 	  "MiB of RAM slatvisor keeps for itself (page tables, shadow pages, VMX regions, stacks)" },
 	{ "shadow_pages", OPT_UINT, NULL, 64, 262144, &opts.shadow_pages,
 	  "shadow paging: the pool of shadow page-table pages (4 KiB each); when full, the least recently used are reclaimed" },
+	{ "shadow_smp", OPT_CHOICE, "auto|on", 0, 0, &opts.shadow_smp,
+	  "shadow paging without the VMX-preemption timer (Core 2): give the guest every CPU (on), or one (auto)" },
 	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud|code|stack", 0, 0, &opts.test_fault,
 	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
 };

@@ -1,5 +1,6 @@
 /* apic_start.c: emulate INIT and STARTUP IPIs for vCPUs that wait in slatvisor. */
 #include "apic_start.h"
+#include "ap_emul.h"
 #include "ept.h"
 #include "guest_mem.h"
 #include "insn.h"
@@ -25,7 +26,8 @@ status_t apic_start_init(unsigned waiting_vcpus)
 	page = lapic_mmio_base();
 	waiting = waiting_vcpus;
 	vmx_trap_msr(X2APIC_MSR_BASE + LAPIC_ICR_LO / 16, false, true, true);
-	status_t st = ept_set_page_access(page, EPT_READ);
+	/* Without an EPT, shadow paging maps the page read-only while apic_start_owns() says so. */
+	status_t st = vmx.eptp ? ept_set_page_access(page, EPT_READ) : ST_OK;
 	if (st == ST_OK)
 		pr_info("vmx: the guest's local APIC page 0x%llx is trapped until it has started its %u other CPUs",
 			(unsigned long long)page, waiting_vcpus);
@@ -41,9 +43,11 @@ static void release(void)
 {
 	u64 p = page;
 	page = 0;
-	ept_set_page_access(p, EPT_RWX);
 	vmx_trap_msr(X2APIC_MSR_BASE + LAPIC_ICR_LO / 16, false, true, false);
-	ept_invalidate(); /* the other CPUs catch up on their next write (see the EPT handler) */
+	if (vmx.eptp) {
+		ept_set_page_access(p, EPT_RWX);
+		ept_invalidate(); /* the other CPUs catch up on their next write (see the EPT handler) */
+	}
 	pr_info("vmx: every vCPU is started; the guest's local APIC page is its own again");
 }
 
@@ -65,7 +69,8 @@ static bool deliver(struct vcpu *t, u32 icr)
 {
 	if (t && t->state == VCPU_RUNNING)
 		return false;
-	if (!t || t->state != VCPU_WAIT_SIPI)
+	/* A vCPU whose start-up code halted in the interpreter waits for INIT-SIPI as a fresh one does. */
+	if (!t || (t->state != VCPU_WAIT_SIPI && t->state != VCPU_HALTED))
 		return true;
 	if (ICR_DELIVERY_MODE(icr) == (ICR_DELIVERY_INIT >> 8)) {
 		if (icr & ICR_LEVEL_ASSERT)
@@ -150,17 +155,31 @@ enum exit_action apic_start_write(struct vcpu *v, u64 gpa)
 
 void apic_start_wait_and_launch(struct vcpu *v)
 {
+	bool counted = false;
 	v->state = VCPU_WAIT_SIPI;
-	while (!__atomic_load_n(&v->sipi_posted, __ATOMIC_ACQUIRE))
-		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* woken by the poster's IPI */
-	if (guest_stopping())
-		return; /* the guest stopped while this vCPU waited: never enter it */
-	vmcs_guest_init_state();
-	vmcs_guest_sipi(v->sipi_vector);
-	invvpid_vcpu(v); /* a fresh CPU: nothing cached under its VPID may survive */
-	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
-		(unsigned)v->sipi_vector << 12, v->sipi_vector);
-	if (__atomic_sub_fetch(&waiting, 1, __ATOMIC_SEQ_CST) == 0)
-		release();
+	for (;;) {
+		while (!__atomic_load_n(&v->sipi_posted, __ATOMIC_ACQUIRE))
+			__asm__ volatile("sti; hlt; cli" ::: "memory"); /* woken by the poster's IPI */
+		if (guest_stopping())
+			return; /* the guest stopped while this vCPU waited: never enter it */
+		vmcs_guest_init_state();
+		vmcs_guest_sipi(v->sipi_vector);
+		invvpid_vcpu(v); /* a fresh CPU: nothing cached under its VPID may survive */
+		pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
+			(unsigned)v->sipi_vector << 12, v->sipi_vector);
+		if (!counted && __atomic_sub_fetch(&waiting, 1, __ATOMIC_SEQ_CST) == 0)
+			release();
+		counted = true;
+		if (vmx.unrestricted)
+			break; /* the CPU itself runs the real-mode start-up code */
+		enum ap_emul_result r = ap_emul_start(v, v->sipi_vector);
+		if (r == AP_EMUL_ENTER)
+			break;
+		if (r == AP_EMUL_STOPPED)
+			ap_emul_park(v);
+		/* Halted: the next INIT and SIPI start it again (VCPU_HALTED is deliverable). */
+		v->init_received = false;
+		__atomic_store_n(&v->sipi_posted, false, __ATOMIC_RELEASE);
+	}
 	vcpu_launch(v);
 }

@@ -1,6 +1,7 @@
 /* exit.c: dispatch each VM exit through a table indexed by basic reason; count it; stop the guest. */
 #include <stdarg.h>
 #include "exit.h"
+#include "ap_emul.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "launch.h"
@@ -56,6 +57,7 @@ static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exi
 			   v->index);
 		return EXIT_STOP;
 	}
+	cpu_unblock_nmi(); /* so the next NMI reaches this vCPU too (Bochs 2.7 keeps the block past VM entry) */
 	/* Not a stop request (that is checked before every entry): a shootdown, or the guest's NMI. */
 	if (!shadow_nmi_is_kick(v))
 		v->nmi_pending = true;
@@ -89,9 +91,17 @@ static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
 	(void)x;
 	u8 vector = (u8)(exit_qualification() & 0xFF);
 	vmcs_guest_sipi(vector);
-	v->state = VCPU_RUNNING;
 	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
 		(unsigned)vector << 12, vector);
+	if (!vmx.unrestricted) {
+		/* VT-x cannot run the real-mode start: interpret it, or wait for the next INIT. */
+		enum ap_emul_result r = ap_emul_start(v, vector);
+		if (r == AP_EMUL_STOPPED)
+			ap_emul_park(v);
+		if (r == AP_EMUL_HALTED)
+			return handle_init(v, x);
+	}
+	v->state = VCPU_RUNNING;
 	return EXIT_RESUME;
 }
 
@@ -302,6 +312,16 @@ void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
 	park(v);
 }
 
+/*
+ * Shadow paging on several vCPUs without the preemption timer (Core 2): TLB
+ * shootdowns reach a vCPU in the guest only by NMI, so NMIs must never stay
+ * blocked into the guest.
+ */
+static bool smp_shadow_needs_nmis(void)
+{
+	return vmx.shadow && ncpus_online > 1 && !vmx.preemption_ticks;
+}
+
 /* ---- the dispatcher, called by vmx_exit_stub ---- */
 
 u64 exit_qualification(void)
@@ -383,6 +403,9 @@ void vmx_handle_exit(struct vcpu *v)
 		shadow_before_entry(v);
 	if (x.reason < EXIT_REASON_COUNT)
 		v->stats.cycles[x.reason] += rdtsc() - start;
+	/* VM entry does not end NMI blocking in Bochs 2.7 (see cpu_unblock_nmi); IRET does. */
+	if (smp_shadow_needs_nmis())
+		cpu_unblock_nmi();
 }
 
 NORETURN void vmx_resume_failed(struct vcpu *v, int invalid)
@@ -396,6 +419,8 @@ NORETURN void vmx_resume_failed(struct vcpu *v, int invalid)
 
 void vcpu_launch(struct vcpu *v)
 {
+	if (smp_shadow_needs_nmis())
+		cpu_unblock_nmi();
 	v->state = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_FOR_SIPI ? VCPU_WAIT_SIPI
 										     : VCPU_RUNNING;
 	int r = vmx_launch(v);

@@ -21,6 +21,22 @@ struct exit_info {
 	u32 reason; /* basic exit reason */
 };
 
+/*
+ * The guest's view of CPUID, control registers and MSRs, shared by the exit
+ * handlers and the start-up interpreter (vmx/ap_emul.c): one policy, two
+ * callers. The caller skips the instruction on POLICY_OK and raises #GP on
+ * POLICY_GP; on POLICY_STOP the policy has stopped the guest, saying why.
+ */
+enum policy { POLICY_OK, POLICY_GP, POLICY_STOP };
+struct cpuid_regs;
+void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, struct cpuid_regs *r);
+enum policy vcpu_write_cr0(struct vcpu *v, u64 val);
+enum policy vcpu_write_cr3(struct vcpu *v, u64 val);
+enum policy vcpu_write_cr4(struct vcpu *v, u64 val);
+/* MSRs the MSR bitmap traps (and EFER, always): what a guest may read and write. */
+enum policy vcpu_read_msr(struct vcpu *v, u32 msr, u64 *val);
+enum policy vcpu_write_msr(struct vcpu *v, u32 msr, u64 val);
+
 /* Read by the handlers that need it: most exits (CPUID above all) do not. */
 u64 exit_qualification(void);
 

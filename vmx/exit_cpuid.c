@@ -12,10 +12,9 @@
 #define LEAF_HV_END 0x400000FF
 static const char signature[12] = "slatvisor\0\0\0";
 
-enum exit_action handle_cpuid(struct vcpu *v, const struct exit_info *x)
+void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 {
-	(void)x;
-	u32 leaf = (u32)v->regs.gpr[GPR_RAX], sub = (u32)v->regs.gpr[GPR_RCX];
+	(void)v;
 	struct cpuid_regs r;
 
 	if (leaf >= LEAF_HV_BASE && leaf <= LEAF_HV_END) {
@@ -63,6 +62,14 @@ enum exit_action handle_cpuid(struct vcpu *v, const struct exit_info *x)
 			break;
 		}
 	}
+	*out = r;
+}
+
+enum exit_action handle_cpuid(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	struct cpuid_regs r;
+	vcpu_cpuid(v, (u32)v->regs.gpr[GPR_RAX], (u32)v->regs.gpr[GPR_RCX], &r);
 	v->regs.gpr[GPR_RAX] = r.eax;
 	v->regs.gpr[GPR_RBX] = r.ebx;
 	v->regs.gpr[GPR_RCX] = r.ecx;

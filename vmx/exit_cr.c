@@ -15,14 +15,29 @@ static enum exit_action gp(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-static enum exit_action guest_write_cr0(struct vcpu *v, u64 val)
+/* The handlers' side of the policy: skip the instruction, or raise #GP, or stop. */
+static enum exit_action finish(struct vcpu *v, enum policy p)
+{
+	if (p == POLICY_GP)
+		return gp(v);
+	if (p == POLICY_STOP)
+		return EXIT_STOP;
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+enum policy vcpu_write_cr0(struct vcpu *v, u64 val)
 {
 	/* 2.5 and 26.3: the architectural #GP conditions of MOV to CR0. */
 	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
-		return gp(v);
-	/* Without unrestricted guest, PE and PG stay set under VMX: refusing is all we can do. */
-	if (~val & vmx.cr0_fixed0 & (CR0_PE | CR0_PG))
-		return gp(v);
+		return POLICY_GP;
+	/*
+	 * Without unrestricted guest, PE and PG stay set under VMX: refusing is
+	 * all a handler can do. The start-up interpreter runs exactly the code
+	 * before they are set.
+	 */
+	if (v->state != VCPU_EMULATING && (~val & vmx.cr0_fixed0 & (CR0_PE | CR0_PG)))
+		return POLICY_GP;
 	/*
 	 * Paging switched on or off while EFER.LME is set: the CPU would enter or
 	 * leave IA-32e mode (SDM Vol. 3A, 10.8.5). The VM entry must see the same.
@@ -32,49 +47,55 @@ static enum exit_action guest_write_cr0(struct vcpu *v, u64 val)
 	bool paging_on = !(old & CR0_PG) && (val & CR0_PG), paging_off = (old & CR0_PG) && !(val & CR0_PG);
 	if ((paging_on || paging_off) && (efer & EFER_LME)) {
 		if (paging_on && !(vcpu_guest_cr4() & CR4_PAE))
-			return gp(v);
-		if (paging_off && (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
-			return gp(v); /* leaving paging from 64-bit code */
+			return POLICY_GP;
+		if (paging_off && v->state != VCPU_EMULATING && (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L))
+			return POLICY_GP; /* leaving paging from 64-bit code */
 		vcpu_set_efer(v, paging_on ? efer | EFER_LMA : efer & ~(u64)EFER_LMA);
 	}
 	if (vmx.shadow && paging_on && !(efer & EFER_LME)) {
 		guest_stop(v, STOP_HALT, "shadow: vcpu%u turned on 32-bit paging; shadow paging covers 4-level (IA-32e) paging only; the guest is stopped",
 			   v->index);
-		return EXIT_STOP;
+		return POLICY_STOP;
 	}
 	vcpu_load_cr0(v, val);
 	if (vmx.shadow) {
 		if (paging_on && !shadow_paging_on(v))
-			return EXIT_STOP;
+			return POLICY_STOP;
 		if (paging_off)
 			shadow_paging_off(v);
 		if (!paging_on && ((old ^ val) & CR0_WP))
 			shadow_paging_rules_changed(v, false);
 	}
-	vcpu_skip_instruction(v);
-	return EXIT_RESUME;
+	return POLICY_OK;
 }
 
-static enum exit_action guest_write_cr4(struct vcpu *v, u64 val)
+enum policy vcpu_write_cr3(struct vcpu *v, u64 val)
+{
+	if (vmx.shadow)
+		return shadow_load_cr3(v, val) ? POLICY_OK : POLICY_STOP;
+	vmcs_writenat(VMCS_GUEST_CR3, val); /* with EPT, CR3 loads exit only from the interpreter's path */
+	return POLICY_OK;
+}
+
+enum policy vcpu_write_cr4(struct vcpu *v, u64 val)
 {
 	/* VMXE is hidden from the guest, and reserved bits fault as on hardware. */
 	if ((val & CR4_VMXE) || (val & ~vmx.cr4_fixed1))
-		return gp(v);
+		return POLICY_GP;
 	u64 old = vcpu_guest_cr4();
 	bool long_mode = vcpu_efer(v) & EFER_LMA;
 	/* The MOV to CR4 reference: PAE stays on in IA-32e mode; PCIDE needs it and a CR3 with PCID 0. */
 	if (long_mode && !(val & CR4_PAE))
-		return gp(v);
+		return POLICY_GP;
 	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && (!long_mode || (vcpu_guest_cr3(v) & 0xFFF)))
-		return gp(v);
+		return POLICY_GP;
 	if (vmx.shadow && (val & CR4_LA57))
-		return gp(v); /* 5-level paging is not shadowed (and CPUID does not offer it then) */
+		return POLICY_GP; /* 5-level paging is not shadowed (and CPUID does not offer it then) */
 	vcpu_load_cr4(v, val);
 	/* SDM Vol. 3A, 4.10.4.1: changing PGE, PCIDE or SMEP flushes the TLB; SMAP changes what is allowed. */
 	if ((old ^ val) & (CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP))
 		shadow_paging_rules_changed(v, true);
-	vcpu_skip_instruction(v);
-	return EXIT_RESUME;
+	return POLICY_OK;
 }
 
 enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
@@ -90,11 +111,11 @@ enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 	case CR_MOV_TO: {
 		u64 val = vcpu_gpr(v, CRQ_GPR(q));
 		if (cr == 0)
-			return guest_write_cr0(v, val);
+			return finish(v, vcpu_write_cr0(v, val));
 		if (cr == 3)
-			return shadow_write_cr3(v, val);
+			return finish(v, vcpu_write_cr3(v, val));
 		if (cr == 4)
-			return guest_write_cr4(v, val);
+			return finish(v, vcpu_write_cr4(v, val));
 		break;
 	}
 	case CR_MOV_FROM:
@@ -109,7 +130,7 @@ enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 		/* LMSW writes CR0 bits 3:0 but cannot clear PE. */
 		u64 old = vcpu_guest_cr0();
 		u64 src = CRQ_LMSW_SOURCE(q) & 0xF;
-		return guest_write_cr0(v, (old & ~0xEULL) | src | (old & CR0_PE));
+		return finish(v, vcpu_write_cr0(v, (old & ~0xEULL) | src | (old & CR0_PE)));
 	}
 	default:
 		break;

@@ -18,6 +18,7 @@
 
 /* A shootdown unanswered this long is worth a warning (the preemption timer bounds it at 1 ms). */
 #define KICK_LATE_US 20000
+#define KICK_RETRY_US 1000
 
 static struct shadow_mmu mmu;
 static spinlock_t mmu_lock;
@@ -106,15 +107,26 @@ static void flush_others(void *ctx)
 		struct vcpu *o = cpus[i]->vcpu;
 		if (!o || o == self)
 			continue;
-		u64 late = rdtsc() + tsc_from_us(KICK_LATE_US);
+		u64 late = rdtsc() + tsc_from_us(KICK_LATE_US), again = rdtsc() + tsc_from_us(KICK_RETRY_US);
 		bool warned = false;
 		while (o->state == VCPU_RUNNING && (s32)(o->kick_ack - want[i]) < 0) {
 			if (self)
 				ack_kicks(self);
+			/*
+			 * Without the preemption timer (Core 2), a lost or late NMI
+			 * would leave this wait to the other vCPU's next exit, and a
+			 * vCPU that spins in the guest waiting for this one has none:
+			 * send it another NMI now and then.
+			 */
+			if (!vmx.preemption_ticks && (s64)(rdtsc() - again) > 0) {
+				again = rdtsc() + tsc_from_us(KICK_RETRY_US);
+				__atomic_add_fetch(&o->kick_nmis, 1, __ATOMIC_SEQ_CST);
+				lapic_send_ipi(o->cpu->apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+			}
 			if (!warned && (s64)(rdtsc() - late) > 0) {
 				warned = true;
-				pr_warn("shadow: vcpu%u has not answered a TLB shootdown for %u us; still waiting",
-					o->index, KICK_LATE_US);
+				pr_warn("shadow: vcpu%u has not answered a TLB shootdown for %u us (its exits so far %llu, NMIs not yet seen %u); still waiting",
+					o->index, KICK_LATE_US, (unsigned long long)o->exit_seq, o->kick_nmis);
 			}
 			cpu_relax();
 		}
@@ -239,7 +251,7 @@ void shadow_paging_off(struct vcpu *v)
 	v->sv.flush = FLUSH_ALL;
 }
 
-enum exit_action shadow_write_cr3(struct vcpu *v, u64 val)
+bool shadow_load_cr3(struct vcpu *v, u64 val)
 {
 	bool pcide = vcpu_guest_cr4() & CR4_PCIDE;
 	/* With PCIDE, bit 63 asks the CPU to keep the PCID's translations (SDM Vol. 3A, 4.10.4.1). */
@@ -250,10 +262,9 @@ enum exit_action shadow_write_cr3(struct vcpu *v, u64 val)
 		v->sv.flush = FLUSH_ALL;
 	} else if (!load_root(v, val, flush)) {
 		stop_no_root(v, val);
-		return EXIT_STOP;
+		return false;
 	}
-	vcpu_skip_instruction(v);
-	return EXIT_RESUME;
+	return true;
 }
 
 void shadow_paging_rules_changed(struct vcpu *v, bool flush)

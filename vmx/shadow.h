@@ -22,8 +22,8 @@ void shadow_paging_off(struct vcpu *v);
 
 /* The guest's CR3, whatever runs the hardware. */
 u64 vcpu_guest_cr3(struct vcpu *v);
-/* MOV to CR3 (the exit handler checked the value). */
-enum exit_action shadow_write_cr3(struct vcpu *v, u64 val);
+/* MOV to CR3 (the exit handler checked the value). False: no root could be built; the guest is stopped. */
+bool shadow_load_cr3(struct vcpu *v, u64 val);
 /* The guest changed CR4 bits that rule translations (PGE, PCIDE, SMEP, SMAP) or EFER.NXE/CR0.WP. */
 void shadow_paging_rules_changed(struct vcpu *v, bool flush);
 

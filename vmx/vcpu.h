@@ -45,8 +45,10 @@ _Static_assert(sizeof(struct guest_regs) == GREG_SIZE, "guest regs");
 enum vcpu_state {
 	VCPU_OFF,          /* not in VMX operation */
 	VCPU_WAIT_SIPI,    /* launched, waiting for the guest to start it */
-	VCPU_RUNNING,      /* running guest code */
-	VCPU_STOPPED,      /* the guest was stopped; halted in VMX root operation */
+	VCPU_EMULATING,    /* started: its start-up code runs in the interpreter (vmx/ap_emul.c) */
+	VCPU_RUNNING,      /* running guest code in VMX non-root operation */
+	VCPU_HALTED,       /* its start-up code halted in the interpreter: waits for INIT */
+	VCPU_STOPPED,      /* stopped (the guest, or this vCPU alone); halted in VMX root operation */
 };
 
 struct exit_stats {

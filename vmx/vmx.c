@@ -36,6 +36,17 @@ void vmx_trap_msr(u32 msr, bool read, bool write, bool on)
 		*w = on ? *w | mask : *w & (u8)~mask;
 }
 
+bool vmx_msr_trapped(u32 msr, bool write)
+{
+	/* 25.6.9: MSRs outside the two ranges the bitmap covers always exit. */
+	if (msr > 0x1FFF && (msr < 0xC0000000 || msr > 0xC0001FFF))
+		return true;
+	const u8 *bm = (const u8 *)(uintptr_t)vmx.msr_bitmap;
+	u32 base = (msr >= 0xC0000000 ? MSRBM_READ_HIGH : MSRBM_READ_LOW) + (write ? MSRBM_WRITE_LOW : 0);
+	u32 bit = msr & 0x1FFF;
+	return bm[base + bit / 8] & BIT(bit % 8);
+}
+
 static void trap_msr(u32 msr)
 {
 	vmx_trap_msr(msr, true, true, true);
@@ -307,10 +318,7 @@ void vmcs_init(struct vcpu *v)
 	host_state(v);
 }
 
-/* Guest segment registers, by index: ES CS SS DS FS GS LDTR TR. */
-enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
-
-static void guest_segment(unsigned seg, u16 sel, u64 base, u32 limit, u32 ar)
+void vmcs_guest_segment(unsigned seg, u16 sel, u64 base, u32 limit, u32 ar)
 {
 	/* The encodings of one kind are 2 apart in segment order (appendix B). */
 	vmcs_write_checked(VMCS_GUEST_ES_SELECTOR + 2 * seg, sel, VMCS_W16);
@@ -397,14 +405,14 @@ void vmcs_guest_long_mode(const struct guest_entry *e)
 	/* Documentation/x86/boot.rst, 64-bit boot protocol: flat segments, paging on. */
 	u32 code = AR_TYPE_CODE_XR_A | AR_S | AR_P | AR_L | AR_G;
 	u32 data = AR_TYPE_DATA_RW_A | AR_S | AR_P | AR_DB | AR_G;
-	guest_segment(SEG_CS, e->cs, 0, 0xFFFFFFFF, code);
-	guest_segment(SEG_SS, e->ds, 0, 0xFFFFFFFF, data);
-	guest_segment(SEG_DS, e->ds, 0, 0xFFFFFFFF, data);
-	guest_segment(SEG_ES, e->ds, 0, 0xFFFFFFFF, data);
-	guest_segment(SEG_FS, e->ds, 0, 0xFFFFFFFF, data);
-	guest_segment(SEG_GS, e->ds, 0, 0xFFFFFFFF, data);
-	guest_segment(SEG_LDTR, 0, 0, 0, AR_UNUSABLE);
-	guest_segment(SEG_TR, 0, 0, 0x67, AR_TYPE_TSS_BUSY | AR_P); /* 26.3.1.2: TR must be usable */
+	vmcs_guest_segment(SEG_CS, e->cs, 0, 0xFFFFFFFF, code);
+	vmcs_guest_segment(SEG_SS, e->ds, 0, 0xFFFFFFFF, data);
+	vmcs_guest_segment(SEG_DS, e->ds, 0, 0xFFFFFFFF, data);
+	vmcs_guest_segment(SEG_ES, e->ds, 0, 0xFFFFFFFF, data);
+	vmcs_guest_segment(SEG_FS, e->ds, 0, 0xFFFFFFFF, data);
+	vmcs_guest_segment(SEG_GS, e->ds, 0, 0xFFFFFFFF, data);
+	vmcs_guest_segment(SEG_LDTR, 0, 0, 0, AR_UNUSABLE);
+	vmcs_guest_segment(SEG_TR, 0, 0, 0x67, AR_TYPE_TSS_BUSY | AR_P); /* 26.3.1.2: TR must be usable */
 	vmcs_writenat(VMCS_GUEST_GDTR_BASE, e->gdt_base);
 	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, e->gdt_limit);
 	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
@@ -420,14 +428,14 @@ void vmcs_guest_init_state(void)
 {
 	/* SDM Vol. 3A, table 10-1: the state after INIT, real mode at F000:FFF0. */
 	u32 data = AR_TYPE_DATA_RW_A | AR_S | AR_P;
-	guest_segment(SEG_CS, 0xF000, 0xFFFF0000, 0xFFFF, AR_TYPE_CODE_XR_A | AR_S | AR_P);
-	guest_segment(SEG_SS, 0, 0, 0xFFFF, data);
-	guest_segment(SEG_DS, 0, 0, 0xFFFF, data);
-	guest_segment(SEG_ES, 0, 0, 0xFFFF, data);
-	guest_segment(SEG_FS, 0, 0, 0xFFFF, data);
-	guest_segment(SEG_GS, 0, 0, 0xFFFF, data);
-	guest_segment(SEG_LDTR, 0, 0, 0xFFFF, AR_TYPE_LDT | AR_P);
-	guest_segment(SEG_TR, 0, 0, 0xFFFF, AR_TYPE_TSS_BUSY | AR_P);
+	vmcs_guest_segment(SEG_CS, 0xF000, 0xFFFF0000, 0xFFFF, AR_TYPE_CODE_XR_A | AR_S | AR_P);
+	vmcs_guest_segment(SEG_SS, 0, 0, 0xFFFF, data);
+	vmcs_guest_segment(SEG_DS, 0, 0, 0xFFFF, data);
+	vmcs_guest_segment(SEG_ES, 0, 0, 0xFFFF, data);
+	vmcs_guest_segment(SEG_FS, 0, 0, 0xFFFF, data);
+	vmcs_guest_segment(SEG_GS, 0, 0, 0xFFFF, data);
+	vmcs_guest_segment(SEG_LDTR, 0, 0, 0xFFFF, AR_TYPE_LDT | AR_P);
+	vmcs_guest_segment(SEG_TR, 0, 0, 0xFFFF, AR_TYPE_TSS_BUSY | AR_P);
 	vmcs_writenat(VMCS_GUEST_GDTR_BASE, 0);
 	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0xFFFF);
 	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
@@ -442,7 +450,7 @@ void vmcs_guest_init_state(void)
 void vmcs_guest_sipi(u8 vector)
 {
 	/* SDM Vol. 3A, 9.4.4: the AP starts at vector:0000 in real mode. */
-	guest_segment(SEG_CS, (u16)(vector << 8), (u64)vector << 12, 0xFFFF,
+	vmcs_guest_segment(SEG_CS, (u16)(vector << 8), (u64)vector << 12, 0xFFFF,
 		      AR_TYPE_CODE_XR_A | AR_S | AR_P);
 	vmcs_writenat(VMCS_GUEST_RIP, 0);
 	/* Nothing blocks events in a freshly started CPU (the wait may have left NMI/SMI blocking). */

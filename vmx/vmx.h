@@ -78,6 +78,8 @@ status_t vmx_global_init(void);
 
 /* Trap (@on) or pass through guest reads and/or writes of @msr in the shared MSR bitmap. */
 void vmx_trap_msr(u32 msr, bool read, bool write, bool on);
+/* Does a guest read (or write) of @msr exit? */
+bool vmx_msr_trapped(u32 msr, bool write);
 
 /* Trap guest I/O to @port (@len bytes wide) in the shared I/O bitmaps. */
 void vmx_trap_io_port(u16 port, unsigned len);
@@ -97,6 +99,9 @@ struct guest_entry {
 void vmcs_guest_long_mode(const struct guest_entry *e);
 void vmcs_guest_init_state(void);
 void vmcs_guest_sipi(u8 vector);
+/* Guest segment registers, by index (the VMCS's and the SDM's encoding order): ES CS SS DS FS GS LDTR TR. */
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
+void vmcs_guest_segment(unsigned seg, u16 sel, u64 base, u32 limit, u32 ar);
 
 /* Launch the current VMCS on this CPU; returns only if VM entry failed (after reporting it). */
 void vcpu_launch(struct vcpu *v);

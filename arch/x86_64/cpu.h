@@ -119,6 +119,29 @@ static inline void hlt(void)
 	__asm__ volatile("hlt" ::: "memory");
 }
 
+/*
+ * End NMI blocking with an IRET to the next instruction (SDM Vol. 3A,
+ * 6.7.1: IRET unblocks NMIs). A VM exit caused by an NMI leaves NMIs
+ * blocked (SDM Vol. 3C, chapter 28, on VM exits caused by NMIs); VM entry ends it on
+ * hardware but not in Bochs 2.7, whose later NMIs then never reach the
+ * vCPU. An IRET in root operation unblocks them either way.
+ */
+static inline void cpu_unblock_nmi(void)
+{
+	__asm__ volatile("mov %%rsp, %%rax\n\t"
+			 "mov %%ss, %%ecx\n\t"
+			 "push %%rcx\n\t"
+			 "push %%rax\n\t"
+			 "pushfq\n\t"
+			 "mov %%cs, %%ecx\n\t"
+			 "push %%rcx\n\t"
+			 "lea 1f(%%rip), %%rcx\n\t"
+			 "push %%rcx\n\t"
+			 "iretq\n"
+			 "1:"
+			 ::: "rax", "rcx", "memory", "cc");
+}
+
 /* Stop this CPU for good: NMIs and SMIs wake HLT, so loop. */
 static inline NORETURN void cpu_halt_forever(void)
 {

@@ -81,14 +81,19 @@ check_guest_ran() {
 	check_line_format
 }
 
-# The integrity workload (slat.memcheck=1) and the shadow engine's statistics.
-check_memcheck_and_shadow() {
+# The integrity workload (slat.memcheck=1), its thread test on VCPUS CPUs.
+check_memcheck() { # VCPUS
 	for c in fork-cow mprotect-fault munmap-fault mremap madv-dontneed shared; do
 		expect "memcheck: $c ok"
 	done
 	expect 'memcheck: thp ok \([1-9][0-9]* kB huge, split checked\)'
 	expect "memcheck: threads-mmap ok \($1 thread"
 	expect 'memcheck: 8 ok, 0 FAIL'
+}
+
+# The integrity workload and the shadow engine's statistics.
+check_memcheck_and_shadow() {
+	check_memcheck "$1"
 	expect 'stat shadow faults fill=[1-9][0-9]* guest=[1-9][0-9]* dirty=[0-9]+ unsync=[1-9]'
 	expect 'stat shadow cr3 switches=[1-9][0-9]* root_hits=[1-9][0-9]* root_misses=[1-9]'
 	expect 'stat shadow sync resyncs=[1-9][0-9]* pages_resynced=[1-9][0-9]* entries_zapped=[0-9]+ unsync_writes=[1-9][0-9]* unshadowed=[0-9]+'
@@ -106,15 +111,35 @@ shadow_boot() { # CPU-MODEL VCPUS TIMEOUT ISO-NAME PTI HV-CMDLINE
 	check_memcheck_and_shadow "$2"
 }
 
-# Core 2 (no EPT): shadow paging, EFER switched by MSR-load lists, one vCPU.
-shadow_penryn() {
-	shadow_boot core2_penryn_t9600 1 1200 penryn "$1" ''
+# Without unrestricted guest, each AP's real-mode start-up code ran in the interpreter up to the
+# VM entry in compatibility mode (CS 0x08 of Linux's trampoline GDT), on every AP.
+check_aps_interpreted() { # VCPUS
+	local n
+	for ((n = 1; n < $1; n++)); do
+		expect "vcpu$n: the interpreter ran [0-9]+ instructions from SIPI vector 0x[0-9a-f]{2} to VM entry at 0008:"
+	done
+	reject 'failed to wakeup|start-up code stopped in the interpreter|has not answered a TLB shootdown'
+}
+
+# Core 2 (no EPT): shadow paging, EFER switched by MSR-load lists, VCPUS vCPUs.
+shadow_penryn() { # PTI VCPUS TIMEOUT
+	shadow_boot core2_penryn_t9600 "$2" "$3" "penryn$2" "$1" ''
 	expect 'vmx: EPT off, VPID off, unrestricted guest off, EFER by MSR-load lists'
 	expect 'vmx: this CPU has no usable EPT: guest paging runs on shadow page tables'
-	expect 'shadow: vcpu0 turned paging on'
+	expect "shadow: vcpu$(($2 - 1)) turned paging on"
+	check_aps_interpreted "$2"
 }
-case_bochs_penryn_shadow_pti_on() { shadow_penryn on; }
-case_bochs_penryn_shadow_pti_off() { shadow_penryn off; }
+case_bochs_penryn_shadow_pti_on() { shadow_penryn on 1 1200; }
+case_bochs_penryn_shadow_pti_off() { shadow_penryn off 1 1200; }
+
+# Core 2 on 2 CPUs with shadow_smp=auto: the guest gets one vCPU (nr_cpus=1), and the log says why.
+case_bochs_penryn_2cpu_guest_one_vcpu() {
+	boot_guest --bochs --cpu core2_penryn_t9600 --cpus 2 --timeout 1500 --iso "$(guest_iso plain '')"
+	check_guest_ran 1
+	expect 'shadow paging without the preemption timer: the guest runs on one vCPU \(nr_cpus=1\); shadow_smp=on gives it all 2 CPUs'
+	expect 'linux: command line ".* nr_cpus=1"'
+	reject 'vcpu1: started by the guest'
+}
 
 # Haswell with paging=shadow on 2 CPUs: the AP starts in real mode on the EPT (unrestricted guest)
 # and moves to shadow tables when it turns paging on; TLB shootdowns between the vCPUs.
@@ -230,15 +255,19 @@ case_bochs_haswell_guest_4cpu() {
 	for n in 1 2 3; do expect "vcpu$n: started by the guest"; done
 }
 
-# Nehalem: EPT without unrestricted guest. One vCPU, and no time lost on CPUs that cannot start.
-case_bochs_lynnfield_guest() {
-	boot_guest --bochs --cpu corei5_lynnfield_750 --cpus 2 --timeout 1500 --iso "$(guest_iso plain '')"
-	check_guest_ran 1
+# Nehalem: EPT without unrestricted guest. The AP starts in the interpreter, then runs on the EPT.
+lynnfield_smp() { # PTI
+	boot_guest --bochs --cpu corei5_lynnfield_750 --cpus 2 --timeout 2400 \
+		--iso "$(guest_iso "lynnfield-pti$1" "pti=$1 slat.memcheck=1")"
+	check_guest_ran 2
+	expect "guest: kpti=$1"
+	check_memcheck 2
 	expect 'vmx: EPT on, VPID on, unrestricted guest off'
-	expect 'no unrestricted guest: the guest runs on one vCPU \(nr_cpus=1\)'
-	expect 'linux: command line ".* nr_cpus=1"'
-	reject 'failed to wakeup'
+	check_aps_interpreted 2
+	reject 'nr_cpus=1'
 }
+case_bochs_lynnfield_guest_pti_on() { lynnfield_smp on; }
+case_bochs_lynnfield_guest_pti_off() { lynnfield_smp off; }
 
 # QEMU's emulator has no VT-x: one clear line, then a clean halt.
 case_qemu_no_vtx() {

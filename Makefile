@@ -29,7 +29,7 @@ ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc $(BUILD)/inc/vc
 
 # Host unit tests: the pure logic compiled for Linux, with sanitizers.
 UNIT_SRC   := kernel/fmt.c kernel/cmdline.c kernel/diag.c kernel/multiboot2.c kernel/status.c \
-	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c shadow/guest_walk.c shadow/spt_pool.c shadow/root_cache.c shadow/mmu.c tests/unit/simmem.c
+	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c shadow/guest_walk.c shadow/spt_pool.c shadow/root_cache.c shadow/mmu.c shadow/roots.c tests/unit/simmem.c
 UNIT_TESTS := $(filter-out tests/unit/simmem.c,$(wildcard tests/unit/*.c))
 UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST

@@ -7,6 +7,7 @@
 /* Index order of each enum matches its option's choices string. */
 enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD };
 enum paging_mode { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
+enum cr3_store_exiting { CR3_STORE_AUTO, CR3_STORE_ALWAYS };
 
 struct hv_options {
 	u64 console;        /* enum console_kind */
@@ -19,6 +20,7 @@ struct hv_options {
 	u64 paging;         /* enum paging_mode */
 	u64 hvmem_mb;       /* the hypervisor's own memory pool */
 	u64 shadow_pages;   /* the shadow page pool */
+	u64 cr3_store_exiting; /* enum cr3_store_exiting */
 };
 
 extern struct hv_options opts;

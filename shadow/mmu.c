@@ -1,22 +1,6 @@
 /* mmu.c: shadow pages filled on faults, guest tables write-protected, synced lazily at flush points. */
-#include "mmu.h"
+#include "mmu_internal.h"
 #include "../kernel/kstring.h"
-
-/* IA-32e paging entry bits (SDM Vol. 3A, tables 4-14 to 4-20); shadow and guest share them. */
-#define E_P BIT(0)
-#define E_RW BIT(1)
-#define E_US BIT(2)
-#define E_PWT BIT(3)
-#define E_PCD BIT(4)
-#define E_A BIT(5)
-#define E_D BIT(6)
-#define E_PS BIT(7)       /* in a PD or PDPT entry: a large page */
-#define E_PAT BIT(7)      /* in a PT entry: the PAT index's high bit */
-#define E_PAT_LARGE BIT(12)
-#define E_G BIT(8)
-#define E_XD BIT(63)
-/* Bits 9-11 are ignored by the CPU: slatvisor marks entries that are in a frame's rmap. */
-#define SPTE_RMAPPED BIT(9)
 
 #define RIGHTS (E_RW | E_US | E_XD)
 #define LEAF_ATTRS (E_RW | E_US | E_PWT | E_PCD | E_PAT | E_G | E_XD)
@@ -38,7 +22,7 @@ static u64 gfn_of(u64 e)
 	return (e & PT_ADDR_MASK) >> PAGE_SHIFT;
 }
 
-static u64 *table_of(struct shadow_mmu *m, const struct spt_page *sp)
+u64 *table_of(struct shadow_mmu *m, const struct spt_page *sp)
 {
 	return m->env.shadow_table(m->env.ctx, sp->table);
 }
@@ -162,14 +146,14 @@ static void write_protect(struct shadow_mmu *m, u64 gfn)
 	m->remote_owed = true;
 }
 
-static void protect_inc(struct shadow_mmu *m, u64 gfn)
+void protect_inc(struct shadow_mmu *m, u64 gfn)
 {
 	if (m->meta[gfn].protect++ == 0)
 		write_protect(m, gfn);
 }
 
 /* Write protection changed, or a table is about to be reused: every TLB must let go first. */
-static void settle(struct shadow_mmu *m, struct shadow_vcpu *sv)
+void settle(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	if (!m->remote_owed)
 		return;
@@ -181,7 +165,7 @@ static void settle(struct shadow_mmu *m, struct shadow_vcpu *sv)
 	}
 }
 
-static void owe(struct shadow_vcpu *sv, enum shadow_flush f)
+void owe(struct shadow_vcpu *sv, enum shadow_flush f)
 {
 	if (f > sv->flush)
 		sv->flush = f;
@@ -201,8 +185,25 @@ static void unsync_remove(struct shadow_mmu *m, struct spt_page *sp)
 	}
 }
 
+void shadow_free_page(struct shadow_mmu *m, struct spt_page *sp)
+{
+	if (sp->role.level == 1)
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			set_leaf(m, sp, i, 0);
+	if (!sp->role.direct) {
+		struct gfn_meta *g = &m->meta[sp->gfn];
+		g->shadowed--;
+		if (sp->unsync)
+			unsync_remove(m, sp);
+		else if (!sp->husk)
+			g->protect--;
+	}
+	sp->dying = false;
+	spt_free(&m->pool, sp);
+}
+
 /* Reclaim a batch of least recently used pages: cut every link to them, then free them. */
-static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
+void shadow_reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	u32 victims[RECLAIM_BATCH];
 	u32 n = spt_pick_victims(&m->pool, victims, MIN(RECLAIM_BATCH, m->pool.capacity / 8 + 1));
@@ -217,22 +218,8 @@ static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 			if ((t[i] & E_P) && child_of(m, t[i])->dying)
 				__atomic_store_n(&t[i], 0, __ATOMIC_RELEASE);
 	}
-	for (u32 k = 0; k < n; k++) {
-		struct spt_page *sp = &m->pool.pages[victims[k]];
-		if (sp->role.level == 1)
-			for (unsigned i = 0; i < PT_ENTRIES; i++)
-				set_leaf(m, sp, i, 0);
-		if (!sp->role.direct) {
-			struct gfn_meta *g = &m->meta[sp->gfn];
-			g->shadowed--;
-			if (sp->unsync)
-				unsync_remove(m, sp);
-			else if (!sp->husk)
-				g->protect--;
-		}
-		sp->dying = false;
-		spt_free(&m->pool, sp);
-	}
+	for (u32 k = 0; k < n; k++)
+		shadow_free_page(m, &m->pool.pages[victims[k]]);
 	m->stats.reclaims += n;
 	/* A CPU may still walk a freed table through its paging-structure caches. */
 	m->remote_owed = true;
@@ -251,7 +238,7 @@ static void rearm(struct shadow_mmu *m, struct spt_page *sp, bool *protected_new
 }
 
 /* The shadow page for (gfn, role), made if need be. New guest-table shadows write-protect the frame. */
-static struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn,
+struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn,
 				 union spt_role role, bool *protected_new)
 {
 	struct spt_page *sp = spt_lookup(&m->pool, gfn, role);
@@ -260,9 +247,13 @@ static struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u
 			rearm(m, sp, protected_new);
 		return sp;
 	}
-	if (m->pool.free_head == SPT_NONE)
-		reclaim(m, sv);
-	sp = spt_alloc(&m->pool, gfn, role);
+	if (role.level == PT_LEVELS && !role.direct) {
+		sp = alloc_root(m, sv, gfn, role); /* a root: in its pair's slot */
+	} else {
+		if (m->pool.free_head == SPT_NONE)
+			shadow_reclaim(m, sv);
+		sp = spt_alloc(&m->pool, gfn, role);
+	}
 	if (!sp)
 		return NULL;
 	memset(table_of(m, sp), 0, PAGE_SIZE);
@@ -397,6 +388,8 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 			unsync_frame(m, target >> PAGE_SHIFT);
 			m->stats.fault_unsync++;
 			unsynced = true;
+			/* A CR3 write that does not exit cannot sync it: no vCPU may stay armed. */
+			shadow_disarm_all(m, w->sv);
 		}
 	}
 	u64 val;
@@ -571,7 +564,7 @@ static void make_husk(struct shadow_mmu *m, struct spt_page *sp)
 	m->stats.unshadowed++;
 }
 
-static void sync_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
+void sync_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	if (!m->unsync_count)
 		return;
@@ -604,68 +597,6 @@ void shadow_flush_point(struct shadow_mmu *m, struct shadow_vcpu *sv, enum shado
 	owe(sv, hw);
 }
 
-static void drop_roots(struct shadow_vcpu *sv)
-{
-	while (sv->rc.n)
-		root_cache_drop(&sv->rc, sv->rc.slot[0].root);
-	sv->root = NULL;
-}
-
-void shadow_zap_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
-{
-	m->stats.zap_alls++;
-	drop_roots(sv);
-	u32 before;
-	do {
-		before = m->pool.used;
-		reclaim(m, sv);
-	} while (m->pool.used && m->pool.used < before);
-	owe(sv, FLUSH_ALL);
-}
-
-void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv)
-{
-	m->stats.resets++;
-	drop_roots(sv);
-	owe(sv, FLUSH_ALL);
-}
-
-u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
-		   bool pcide, bool flush)
-{
-	sv->cr3_switches++;
-	if (flush)
-		sync_all(m, sv);
-	union spt_role role = shadow_role(pg, PT_LEVELS);
-	if (sv->root && sv->root->role.word != role.word)
-		shadow_reset(m, sv); /* NXE or WP changed: the cached roots were built under other rules */
-	u64 key = root_key(pg->cr3, pcide);
-	struct spt_page *root = root_cache_get(&sv->rc, key);
-	if (!root || root->role.word != role.word) {
-		u64 gfn = (pg->cr3 & PT_ADDR_MASK) >> PAGE_SHIFT;
-		if (!m->env.guest_table(m->env.ctx, gfn << PAGE_SHIFT) || gfn >= m->nr_gfns)
-			return 0;
-		bool protected_new = false;
-		root = get_page(m, sv, gfn, role, &protected_new);
-		if (!root) {
-			/* Every page pinned: give up this CPU's cached roots and try once more. */
-			drop_roots(sv);
-			root = get_page(m, sv, gfn, role, &protected_new);
-			if (!root)
-				return 0;
-		}
-		root_cache_put(&sv->rc, key, root);
-	}
-	if (root != sv->root)
-		owe(sv, FLUSH_NONGLOBAL); /* the hardware TLB is tagged by VPID, not by shadow root */
-	if (flush)
-		owe(sv, FLUSH_NONGLOBAL);
-	sv->root = root;
-	sv->guest_cr3 = pg->cr3;
-	settle(m, sv);
-	return root->table;
-}
-
 void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64 table_base,
 		 struct gfn_meta *meta, u64 nr_gfns, const struct shadow_env *env)
 {
@@ -676,6 +607,7 @@ void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64
 	m->nr_gfns = nr_gfns;
 	memset(meta, 0, nr_gfns * sizeof(*meta));
 	m->unsync_head = SPT_NONE;
+	spt_reserve_roots(&m->pool, MIN(MAX(capacity / ROOT_SHARE, ROOT_PAIRS_MIN), capacity / 4));
 	m->env = *env;
 	m->gops = (struct pt_ops){ E_P, E_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
 	m->sops = (struct pt_ops){ E_P, E_PS, 0, 3, env->shadow_table, NULL, env->ctx, { 0 } };

@@ -32,7 +32,21 @@ static u64 (*spt)[512];
 static struct spt_page pages[MAX_POOL];
 static struct gfn_meta meta[RAM_PAGES];
 static struct shadow_mmu m;
-static struct shadow_vcpu sv;
+/*
+ * A simulated CPU: its shadow_vcpu, and what its VMCS holds: the CR3 it runs
+ * on while its CR3-target list is filled (else the engine's root), the list.
+ */
+struct sim_cpu {
+	struct shadow_vcpu sv;
+	bool armed_hw;
+	u64 hw_cr3;
+	u64 target[2];
+	u64 target_hits; /* CR3 writes the CPU made itself, without the engine */
+};
+static struct sim_cpu cpus[2];
+static struct sim_cpu *cpu = &cpus[0];
+static bool break_remote_disarm; /* a deliberately wrong disarm_others, to see the checks catch it */
+static u64 remote_kicks;
 static u64 next_free_gfn;
 
 static u64 *guest_table(void *ctx, u64 gpa)
@@ -59,6 +73,50 @@ static enum gpa_kind kind(void *ctx, u64 gpa)
 	return gpa < RAM_TOP ? GPA_RAM : gpa < MMIO_TOP ? GPA_MMIO : GPA_NONE;
 }
 
+static void sim_exit_begin(struct sim_cpu *c)
+{
+	if (c->armed_hw)
+		shadow_follow_cr3(&m, &c->sv, c->hw_cr3); /* as at every exit: the root from the VMCS */
+}
+
+/* The other CPU is kicked: it exits, and empties its list before it answers. */
+static u32 disarm_others(void *ctx)
+{
+	(void)ctx;
+	u32 n = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(cpus); i++) {
+		struct sim_cpu *o = &cpus[i];
+		if (o == cpu || !o->armed_hw)
+			continue;
+		n++;
+		remote_kicks++;
+		if (break_remote_disarm)
+			continue;
+		sim_exit_begin(o);
+		o->armed_hw = false;
+	}
+	return n;
+}
+
+/* Before entry, as vmx/shadow.c does: the list the engine wants. */
+static void sim_before_entry(struct sim_cpu *c)
+{
+	if (c->sv.root)
+		c->hw_cr3 = c->sv.root->table; /* the VMCS holds the root the exit handler chose */
+	if (c->armed_hw && !c->sv.armed)
+		c->armed_hw = false;
+	if (c->armed_hw)
+		return;
+	if (c->sv.armed)
+		shadow_disarm(&m, &c->sv, DISARM_REMOTE);
+	u64 t[2];
+	if (shadow_arm(&m, &c->sv, t)) {
+		c->armed_hw = true;
+		c->target[0] = t[0];
+		c->target[1] = t[1];
+	}
+}
+
 static void setup(u32 capacity)
 {
 	if (!ram) {
@@ -67,9 +125,10 @@ static void setup(u32 capacity)
 	}
 	memset(ram, 0, RAM_PAGES * PAGE_SIZE);
 	memset(spt, 0xAB, MAX_POOL * PAGE_SIZE); /* the engine must zero what it uses */
-	struct shadow_env env = { guest_table, shadow_table, kind, NULL, NULL, SCRATCH, NULL };
+	struct shadow_env env = { guest_table, shadow_table, kind, NULL, disarm_others, NULL, SCRATCH, NULL };
 	shadow_init(&m, pages, capacity, SPT_BASE, meta, RAM_PAGES, &env);
-	memset(&sv, 0, sizeof(sv));
+	memset(cpus, 0, sizeof(cpus));
+	cpu = &cpus[0];
 	next_free_gfn = 16;
 }
 
@@ -102,7 +161,7 @@ static struct result cpu_access(const struct gw_paging *gpg, u64 va, u32 access)
 	struct pt_ops hw = { P, PS, 0, 3, shadow_table, NULL, NULL, { 0 } };
 	/* The hardware runs with WP set and the guest's NXE/SMEP/SMAP on the shadow root. */
 	struct gw_paging hpg = *gpg;
-	hpg.cr3 = sv.root->table;
+	hpg.cr3 = cpu->armed_hw ? cpu->hw_cr3 : cpu->sv.root->table;
 	hpg.wp = true;
 	hpg.maxphyaddr = 46;
 	for (int tries = 0; tries < 8; tries++) {
@@ -111,8 +170,14 @@ static struct result cpu_access(const struct gw_paging *gpg, u64 va, u32 access)
 			return (struct result){ OK, r.gpa, 0 };
 		u32 gpfec = 0;
 		u64 gpa = 0;
-		switch (shadow_page_fault(&m, &sv, gpg, va, r.pfec, &gpfec, &gpa)) {
+		sim_exit_begin(cpu);
+		struct gw_paging epg = *gpg;
+		epg.cr3 = cpu->sv.guest_cr3; /* what the exit handler knows of the guest's CR3 */
+		enum shadow_fault f = shadow_page_fault(&m, &cpu->sv, &epg, va, r.pfec, &gpfec, &gpa);
+		sim_before_entry(cpu);
+		switch (f) {
 		case SF_RETRY:
+			hpg.cr3 = cpu->armed_hw ? cpu->hw_cr3 : cpu->sv.root->table;
 			continue;
 		case SF_INJECT:
 			return (struct result){ GUEST_PF, 0, gpfec };
@@ -123,13 +188,20 @@ static struct result cpu_access(const struct gw_paging *gpg, u64 va, u32 access)
 	return (struct result){ STOPPED, ~0ULL, 0 }; /* the engine keeps "fixing" the same fault */
 }
 
-/* What the architecture says, on a snapshot so the reference walk changes no A/D bit. */
+/*
+ * What the architecture says, on a snapshot so the reference walk changes no
+ * A/D bit. One snapshot serves a whole check (snap_stale): between its
+ * walks the engine changes only A/D bits, which decide no outcome.
+ */
+static bool snap_stale = true;
 static struct result reference(const struct gw_paging *gpg, u64 va, u32 access)
 {
 	static u64 (*snap)[512];
 	if (!snap)
 		snap = aligned_alloc(PAGE_SIZE, RAM_PAGES * PAGE_SIZE);
-	memcpy(snap, ram, RAM_PAGES * PAGE_SIZE);
+	if (snap_stale)
+		memcpy(snap, ram, RAM_PAGES * PAGE_SIZE);
+	snap_stale = false;
 	u64 (*live)[512] = ram;
 	ram = snap;
 	struct pt_ops gm = { P, PS, 0, 3, guest_table, NULL, NULL, { 0 } };
@@ -206,7 +278,14 @@ static void add_table(u64 t, int level)
 	table_level[ntables++] = level;
 }
 
+static void build_guest_kpti(bool kpti);
 static void build_guest(void)
+{
+	build_guest_kpti(false);
+}
+
+/* With @kpti, each address space's top table is an 8 KiB-aligned pair, user half at +4 KiB. */
+static void build_guest_kpti(bool kpti)
 {
 	ntables = ntouched = 0;
 	kpdpt = alloc_gpage();
@@ -222,7 +301,10 @@ static void build_guest(void)
 	add_table(kpd, 2);
 	add_table(kpt, 1);
 	for (unsigned s = 0; s < NSPACES; s++) {
+		if (kpti && (next_free_gfn & 1))
+			next_free_gfn++;
 		pml4[s] = alloc_gpage();
+		u64 upml4 = kpti ? alloc_gpage() : 0;
 		u64 pdpt = alloc_gpage(), pd = alloc_gpage(), pt = alloc_gpage();
 		*gentry(pml4[s], pt_index(PHYSMAP, 4)) = physmap_pdpt | P | RW | A;
 		*gentry(pml4[s], pt_index(KERNEL, 4)) = kpdpt | P | RW | A;
@@ -233,6 +315,10 @@ static void build_guest(void)
 		add_table(pdpt, 3);
 		add_table(pd, 2);
 		add_table(pt, 1);
+		if (kpti) {
+			memcpy(ram[upml4 / PAGE_SIZE], ram[pml4[s] / PAGE_SIZE], PAGE_SIZE);
+			add_table(upml4, 4);
+		}
 	}
 }
 
@@ -279,6 +365,7 @@ static unsigned mismatches;
 /* After a flush point the shadow must agree with the guest's tables for every address touched. */
 static void check_all(const struct gw_paging *gpg)
 {
+	snap_stale = true;
 	for (unsigned t = 0; t < ntouched; t++) {
 		for (unsigned a = 0; a < ARRAY_SIZE(accesses); a++) {
 			struct result want = reference(gpg, touched[t], accesses[a]);
@@ -302,7 +389,7 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 	unsigned cur = 0;
 	bool nxe = true, smep = true;
 	struct gw_paging gpg = guest_pg(pml4[cur], nxe, smep);
-	CHECK(shadow_set_cr3(&m, &sv, &gpg, pcide, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, true) != 0);
 	for (unsigned step = 0; step < steps; step++) {
 		switch (rnd(10)) {
 		case 0: case 1: case 2: { /* edit a guest table (never the direct map's own) */
@@ -319,17 +406,17 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 			cur = (unsigned)rnd(NSPACES);
 			bool flush = !pcide || rnd(2);
 			gpg = guest_pg(pml4[cur] | (pcide ? cur + 1 : 0), nxe, smep);
-			CHECK(shadow_set_cr3(&m, &sv, &gpg, pcide, flush) != 0);
+			CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, flush) != 0);
 			if (flush)
 				check_all(&gpg);
 			break;
 		}
 		case 4: /* INVLPG; now and then, the last resort of starting the shadow over */
 			if (!rnd(8)) {
-				shadow_zap_all(&m, &sv);
-				CHECK(shadow_set_cr3(&m, &sv, &gpg, pcide, false) != 0);
+				shadow_zap_all(&m, &cpu->sv);
+				CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, false) != 0);
 			}
-			shadow_flush_point(&m, &sv, FLUSH_ALL);
+			shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 			check_all(&gpg);
 			break;
 		default: { /* an access, which fills (and may meet a stale entry: allowed until a flush) */
@@ -339,7 +426,7 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 		}
 		}
 	}
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	check_all(&gpg);
 	CHECK_EQ(mismatches, 0);
 }
@@ -367,6 +454,170 @@ TEST(shadow_differential_in_a_pool_that_runs_full)
 	CHECK(m.stats.reclaims > 0);
 }
 
+/* ---- KPTI switches from CR3-target lists, on two simulated CPUs ---- */
+
+static bool reads_exit; /* CR3-store exiting kept on, as on a real Core 2 */
+static u64 cr3_exits;
+
+/* MOV to CR3 on @c: the CPU's own if the value is in its filled target list, else an exit. */
+static void sim_write_cr3(struct sim_cpu *c, u64 val)
+{
+	if (c->armed_hw && (val == c->target[0] || val == c->target[1])) {
+		c->hw_cr3 = val; /* no exit: the engine does not see it, nothing is synced */
+		c->target_hits++;
+		return;
+	}
+	cr3_exits++;
+	sim_exit_begin(c);
+	u64 g;
+	if (shadow_root_value(&m, val, &g))
+		val = g; /* a shadow root the guest read while armed */
+	struct gw_paging pg = guest_pg(val, true, true);
+	CHECK(shadow_set_cr3(&m, &c->sv, &pg, false, true) != 0);
+	sim_before_entry(c);
+}
+
+static u64 sim_read_cr3(struct sim_cpu *c)
+{
+	if (c->armed_hw && !reads_exit)
+		return c->hw_cr3;
+	cr3_exits++;
+	sim_exit_begin(c);
+	u64 v = c->armed_hw ? c->hw_cr3 : c->sv.guest_cr3;
+	sim_before_entry(c);
+	return v;
+}
+
+/*
+ * Random edits, accesses, INVLPG, context switches and KPTI switches
+ * (read CR3, flip bit 12, write) on two CPUs; after every flushing CR3 write
+ * that CPU's shadow must agree with the guest's tables for every address
+ * touched, and the engine's idea of its guest CR3 with the guest's own.
+ */
+static unsigned kpti_differential(u32 capacity, unsigned steps, unsigned seed)
+{
+	setup(capacity);
+	srandom(seed);
+	build_guest_kpti(true);
+	mismatches = 0;
+	unsigned cur[2] = { 0, 1 };
+	bool user[2] = { false, false };
+	for (unsigned c = 0; c < 2; c++) {
+		cpu = &cpus[c];
+		sim_write_cr3(cpu, pml4[cur[c]]);
+	}
+	for (unsigned step = 0; step < steps; step++) {
+		unsigned c = (unsigned)rnd(2);
+		cpu = &cpus[c];
+		struct gw_paging gpg = guest_pg(pml4[cur[c]] + (user[c] ? PAGE_SIZE : 0), true, true);
+		bool check = false;
+		switch (rnd(14)) {
+		case 0: case 1: { /* edit a guest table */
+			unsigned t = (unsigned)rnd(ntables);
+			unsigned i = table_level[t] == 4 ? (unsigned)rnd(2) : (unsigned)rnd(8);
+			guest_write(&gpg, tables[t] + i * 8, random_entry(table_level[t]));
+			break;
+		}
+		case 2: /* a context switch: the kernel writes the next process's PGD */
+			cur[c] = (unsigned)rnd(NSPACES);
+			user[c] = false;
+			sim_write_cr3(cpu, pml4[cur[c]]);
+			check = true;
+			break;
+		case 3: case 4: case 5: case 6: { /* a system call's entry or exit */
+			u64 v = sim_read_cr3(cpu);
+			sim_write_cr3(cpu, user[c] ? v & ~0x1800ULL : v | 0x1000);
+			user[c] = !user[c];
+			check = true;
+			break;
+		}
+		case 7: /* flush_tlb_local: the same value written back */
+			sim_write_cr3(cpu, sim_read_cr3(cpu));
+			check = true;
+			break;
+		case 8: /* INVLPG */
+			sim_exit_begin(cpu);
+			shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
+			sim_before_entry(cpu);
+			check = true;
+			break;
+		default: {
+			u64 va = random_va();
+			cpu_access(&gpg, va, accesses[rnd(ARRAY_SIZE(accesses))]);
+			break;
+		}
+		}
+		if (check) {
+			gpg = guest_pg(pml4[cur[c]] + (user[c] ? PAGE_SIZE : 0), true, true);
+			sim_exit_begin(cpu);
+			if (cpu->sv.guest_cr3 != gpg.cr3 && mismatches++ < 5)
+				fprintf(stderr, "    cpu%u: engine has guest CR3 0x%llx, the guest 0x%llx\n", c,
+					(unsigned long long)cpu->sv.guest_cr3, (unsigned long long)gpg.cr3);
+			check_all(&gpg);
+		}
+	}
+	return mismatches;
+}
+
+TEST(shadow_kpti_switches_from_target_lists_stay_exact_on_two_cpus)
+{
+	u64 hits = 0, arms = 0, unsync_disarms = 0;
+	remote_kicks = 0;
+	for (unsigned seed = 31; seed <= 36; seed++) {
+		reads_exit = seed & 1;
+		CHECK_EQ(kpti_differential(MAX_POOL, 3000, seed), 0);
+		hits += cpus[0].target_hits + cpus[1].target_hits;
+		arms += m.stats.arms;
+		unsync_disarms += m.stats.disarms[DISARM_UNSYNC];
+	}
+	/* The lists were really used, disarmed by writes, and the other CPU kicked. */
+	CHECK(hits > 1000);
+	CHECK(arms > 100);
+	CHECK(unsync_disarms > 0);
+	CHECK(remote_kicks > 0);
+}
+
+TEST(shadow_kpti_targets_in_a_pool_that_runs_full)
+{
+	for (unsigned seed = 41; seed <= 44; seed++)
+		CHECK_EQ(kpti_differential(24, 3000, seed), 0);
+	CHECK(m.stats.reclaims > 0);
+	CHECK(m.stats.arms > 0);
+}
+
+TEST(shadow_kpti_a_cpu_left_armed_by_a_write_elsewhere_is_caught)
+{
+	/* The check itself: with the other CPU not disarmed, its same-value flush keeps stale entries. */
+	unsigned caught = 0;
+	break_remote_disarm = true;
+	for (unsigned seed = 51; seed <= 56; seed++)
+		caught += kpti_differential(MAX_POOL, 3000, seed) > 0;
+	break_remote_disarm = false;
+	CHECK(caught > 0);
+}
+
+TEST(shadow_a_root_value_read_while_armed_maps_back)
+{
+	setup(MAX_POOL);
+	srandom(7);
+	build_guest_kpti(true);
+	cpu = &cpus[0];
+	sim_write_cr3(cpu, pml4[0]);
+	sim_write_cr3(cpu, sim_read_cr3(cpu) | 0x1000); /* exits: the switch that arms */
+	CHECK(cpu->armed_hw);
+	u64 saved = sim_read_cr3(cpu);                  /* the user root's address, as an NMI saves it */
+	CHECK(saved == cpu->target[1]);
+	sim_write_cr3(cpu, saved & ~0x1800ULL);         /* no exit */
+	CHECK(cpu->target_hits == 1);
+	/* A write puts a table out of sync: the CPU is disarmed, then the NMI's restore exits. */
+	struct gw_paging pg = guest_pg(pml4[0], true, true);
+	guest_write(&pg, pml4[0] + PAGE_SIZE + 5 * 8, 0); /* an unused entry of the user half */
+	CHECK(!cpu->armed_hw);
+	sim_write_cr3(cpu, saved);
+	CHECK(cpu->sv.guest_cr3 == pml4[0] + PAGE_SIZE);
+	CHECK(cpu->sv.root->table == saved);
+}
+
 /* ---- targeted cases ---- */
 
 static u64 simple_space(u64 leaf_flags, u64 frame, u64 va)
@@ -391,7 +642,7 @@ TEST(shadow_sets_accessed_and_dirty_as_the_cpu_would)
 	u64 va = 0x401000, frame = 0x80000;
 	u64 p4 = simple_space(P | RW | US, frame, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	u64 pte_gpa = (*gentry(*gentry(*gentry(p4, 0) & PT_ADDR_MASK, 0) & PT_ADDR_MASK, 2) & PT_ADDR_MASK) + 8;
 	u64 *pte = (u64 *)((u8 *)ram + pte_gpa);
 	struct result r = cpu_access(&pg, va, GW_USER);
@@ -403,7 +654,7 @@ TEST(shadow_sets_accessed_and_dirty_as_the_cpu_would)
 	CHECK(m.stats.fault_dirty == 1);
 	/* The guest cleans the page (as writeback does) and flushes; the next write dirties it again. */
 	guest_write(&pg, pte_gpa, *pte & ~(u64)D);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va, GW_USER | GW_WRITE);
 	CHECK(r.o == OK);
 	CHECK((*pte & (A | D)) == (A | D));
@@ -419,7 +670,7 @@ TEST(shadow_large_pages_and_a_table_inside_one)
 	*gentry(p3, 1) = p2 | P | RW;
 	*gentry(p2, 0) = 0 | P | RW | PS | A | D; /* maps guest-physical 0-2 MiB, tables included */
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	/* Reading through the large page works; writing to the shadowed table p2 goes out of sync. */
 	struct result r = cpu_access(&pg, va + p2, 0);
 	CHECK(r.o == OK && r.gpa == p2);
@@ -431,7 +682,7 @@ TEST(shadow_large_pages_and_a_table_inside_one)
 	for (unsigned i = 0; i < 512; i++)
 		*gentry(p1, i) = (0x200000 + i * PAGE_SIZE) | P | RW;
 	*gentry(p2, 0) = p1 | P | RW;
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va + 0x5123, 0);
 	CHECK(r.o == OK && r.gpa == 0x205123);
 	/* A 1 GiB guest page. */
@@ -445,7 +696,7 @@ TEST(shadow_injects_nx_smep_and_user_faults_with_the_guests_error_code)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US | XD, 0x80000, va);
 	struct gw_paging pg = guest_pg(p4, true, true);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	struct result r = cpu_access(&pg, va, GW_USER | GW_FETCH);
 	CHECK(r.o == GUEST_PF && r.pfec == (PFEC_P | PFEC_U | PFEC_I));
 	r = cpu_access(&pg, va, GW_FETCH); /* supervisor fetch from a user page under SMEP */
@@ -463,13 +714,13 @@ TEST(shadow_never_maps_hypervisor_memory)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US, HIDDEN_LO + 0x1000, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	struct result r = cpu_access(&pg, va + 0x10, GW_USER | GW_WRITE);
 	CHECK(r.o == OK && r.gpa == SCRATCH + 0x10);
 	CHECK(m.hidden_seen);
 	/* And a guest table placed in hypervisor memory is a reserved-bit fault, not a read of it. */
 	guest_write(&pg, (*gentry(p4, 0) & PT_ADDR_MASK) + 0, HIDDEN_LO | P | RW | US);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va, GW_USER);
 	CHECK(r.o == GUEST_PF && (r.pfec & PFEC_RSVD));
 }
@@ -480,18 +731,18 @@ TEST(shadow_stops_protecting_a_table_written_flush_after_flush_but_never_walked)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US, 0x80000, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	CHECK(cpu_access(&pg, va, GW_USER).o == OK); /* p1 is shadowed now */
 	u64 p3 = *gentry(p4, pt_index(va, 4)) & PT_ADDR_MASK, p2 = *gentry(p3, pt_index(va, 3)) & PT_ADDR_MASK;
 	u64 p1 = *gentry(p2, pt_index(va, 2)) & PT_ADDR_MASK;
 	guest_write(&pg, p2 + pt_index(va, 2) * 8, 0);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	/* Each write after a flush meets write protection until the third flush frees the shadow page. */
 	for (unsigned round = 0; round < 6; round++) {
 		u64 unsync = m.stats.fault_unsync;
 		guest_write(&pg, p1 + round * 8, 0x1234);
 		CHECK((m.stats.fault_unsync > unsync) == (round < 3));
-		shadow_flush_point(&m, &sv, FLUSH_ALL);
+		shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	}
 	CHECK(m.stats.unshadowed == 1);
 	/* Linked again as a table, it is shadowed and protected anew, and translates. */
@@ -499,7 +750,7 @@ TEST(shadow_stops_protecting_a_table_written_flush_after_flush_but_never_walked)
 		guest_write(&pg, p1 + i * 8, 0);
 	guest_write(&pg, p1 + pt_index(va, 1) * 8, 0x81000 | P | RW | US);
 	guest_write(&pg, p2 + pt_index(va, 2) * 8, p1 | P | RW | US);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	struct result r = cpu_access(&pg, va + 0x10, GW_USER);
 	CHECK(r.o == OK && r.gpa == 0x81010);
 	u64 unsync = m.stats.fault_unsync;
@@ -512,14 +763,14 @@ TEST(shadow_protects_a_husk_again_when_a_fill_reaches_it_with_new_rights)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US, 0x80000, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	CHECK(cpu_access(&pg, va, GW_USER).o == OK);
 	u64 p3 = *gentry(p4, pt_index(va, 4)) & PT_ADDR_MASK, p2 = *gentry(p3, pt_index(va, 3)) & PT_ADDR_MASK;
 	u64 p1 = *gentry(p2, pt_index(va, 2)) & PT_ADDR_MASK;
 	/* p1 stays linked, but the guest writes it flush after flush with no access through it. */
 	for (unsigned round = 0; round < 3; round++) {
 		guest_write(&pg, p1 + (pt_index(va, 1) + 1 + round) * 8, 0);
-		shadow_flush_point(&m, &sv, FLUSH_ALL);
+		shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	}
 	CHECK(m.stats.unshadowed == 1);
 	/* The guest changes the rights of the entry pointing to p1 and uses it before any flush. */
@@ -530,7 +781,7 @@ TEST(shadow_protects_a_husk_again_when_a_fill_reaches_it_with_new_rights)
 	u64 unsync = m.stats.fault_unsync;
 	guest_write(&pg, p1 + pt_index(va, 1) * 8, 0x81000 | P | RW | US);
 	CHECK(m.stats.fault_unsync == unsync + 1);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va, 0);
 	CHECK(r.o == OK && r.gpa == 0x81000);
 }
@@ -542,9 +793,9 @@ TEST(shadow_cr3_switch_with_nothing_unsynced_resyncs_nothing)
 	build_guest();
 	for (unsigned round = 0; round < 200; round++) {
 		struct gw_paging pg = guest_pg(pml4[round % NSPACES], true, false);
-		CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+		CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 		cpu_access(&pg, round % 7 * PAGE_SIZE, GW_USER);
 	}
 	CHECK(m.stats.resyncs == 0);
-	CHECK(sv.rc.misses == NSPACES); /* each root built once, then always found */
+	CHECK(cpu->sv.rc.misses == NSPACES); /* each root built once, then always found */
 }

@@ -82,23 +82,39 @@ check_memcheck_and_shadow() {
 }
 
 # The memcheck guest on shadow paging with KPTI as asked: its report, memcheck, the engine's counters.
-shadow_boot() { # CPU-MODEL VCPUS TIMEOUT ISO-NAME PTI HV-CMDLINE
+shadow_boot() { # CPU-MODEL VCPUS TIMEOUT ISO-NAME PTI HV-CMDLINE [GUEST-OPTIONS]
 	boot_guest --bochs --cpu "$1" --cpus "$2" --timeout "$3" \
-		--iso "$(guest_iso "$4-pti$5" "pti=$5 slat.memcheck=1" "$6")"
+		--iso "$(guest_iso "$4-pti$5" "pti=$5 slat.memcheck=1 ${7:-}" "$6")"
 	check_guest_ran "$2"
 	expect "guest: kpti=$5"
 	check_memcheck_and_shadow "$2"
 }
 
+# With KPTI and no PCID, vCPUs were armed (their KPTI switches ran from the CR3-target list) and
+# disarmed when tables went out of sync.
+expect_armed() {
+	expect 'stat shadow targets arms=[1-9][0-9]* disarms_unsync=[1-9][0-9]* '
+}
+
 # Core 2 (no EPT): shadow paging, EFER switched by MSR-load lists, one vCPU.
-shadow_penryn() {
-	shadow_boot core2_penryn_t9600 1 1200 penryn "$1" ''
+shadow_penryn() { # PTI [ISO-NAME HV-CMDLINE]
+	shadow_boot core2_penryn_t9600 1 1200 "${2:-penryn}" "$1" "${3:-}"
 	expect 'vmx: EPT off, VPID off, unrestricted guest off, EFER by MSR-load lists'
 	expect 'vmx: this CPU has no usable EPT: guest paging runs on shadow page tables'
 	expect 'shadow: vcpu0 turned paging on'
 }
-case_bochs_penryn_shadow_pti_on() { shadow_penryn on; }
+case_bochs_penryn_shadow_pti_on() {
+	shadow_penryn on
+	expect "vmx: shadow paging: 4 CR3-target values; KPTI's CR3 switches run without exits while armed"
+	expect_armed
+}
 case_bochs_penryn_shadow_pti_off() { shadow_penryn off; }
+# As a real Core 2: CR3 reads exit (cr3_store_exiting=always), CR3 writes still run from the list.
+case_bochs_penryn_shadow_pti_on_cr3_store_always() {
+	shadow_penryn on penryn-store cr3_store_exiting=always
+	expect 'vmx: shadow paging: 4 CR3-target values; CR3 writes run from the target list, CR3 reads exit \(cr3_store_exiting=always\)'
+	expect_armed
+}
 
 # Haswell with paging=shadow on 2 CPUs: the AP starts in real mode on the EPT (unrestricted guest)
 # and moves to shadow tables when it turns paging on; TLB shootdowns between the vCPUs.
@@ -112,6 +128,16 @@ shadow_haswell() {
 }
 case_bochs_haswell_shadow_2cpu_pti_on() { shadow_haswell on; }
 case_bochs_haswell_shadow_2cpu_pti_off() { shadow_haswell off; }
+# Without PCID the two vCPUs are armed; a table going out of sync on one kicks the other out of its
+# target list before the writer resumes.
+case_bochs_haswell_shadow_2cpu_pti_on_nopcid() {
+	shadow_boot corei7_haswell_4770 2 2400 hswshadow-nopcid on paging=shadow nopcid
+	expect 'vmx: paging=shadow: guest paging runs on shadow page tables'
+	expect 'shadow: vcpu1 turned paging on'
+	reject 'failed to wakeup|has not answered a TLB shootdown'
+	expect_armed
+	expect 'stat shadow targets .* disarms_remote=[1-9][0-9]* .* disarm_kicks=[1-9]'
+}
 
 # make bench's pipeline on one configuration (quick): the guest's figures, the exits by reason,
 # the modeled time, the report and the chart. The numbers themselves are in docs/benchmarks.md.

@@ -2,8 +2,8 @@
 #include "mmu_internal.h"
 #include "../kernel/kstring.h"
 
-#define RIGHTS (E_RW | E_US | E_XD)
-#define LEAF_ATTRS (E_RW | E_US | E_PWT | E_PCD | E_PAT | E_G | E_XD)
+#define RIGHTS (PTE_RW | PTE_US | PTE_XD)
+#define LEAF_ATTRS (PTE_RW | PTE_US | PTE_PWT | PTE_PCD | PTE_PAT | PTE_G | PTE_XD)
 
 /* How many pages one reclaim frees: one pass over the pool and one remote flush pay for all. */
 #define RECLAIM_BATCH 32
@@ -55,17 +55,17 @@ static union spt_role direct_role(int level, u64 leaf)
 	r.level = (u32)level;
 	r.direct = 1;
 	/* Writable only once the guest's dirty flag is set, so the first write reaches slatvisor. */
-	r.access = (leaf & E_RW) && (leaf & E_D);
-	r.memtype = (u32)(((leaf & (E_PWT | E_PCD)) >> 3) | (leaf & E_PAT_LARGE ? 4 : 0));
-	r.global = !!(leaf & E_G);
+	r.access = (leaf & PTE_RW) && (leaf & PTE_D);
+	r.memtype = (u32)(((leaf & (PTE_PWT | PTE_PCD)) >> 3) | (leaf & PTE_PAT_LARGE ? 4 : 0));
+	r.global = !!(leaf & PTE_G);
 	return r;
 }
 
 /* Leaf attributes of a direct page's 4 KiB entries: the rights are in the entry pointing to it. */
 static u64 direct_attrs(union spt_role r)
 {
-	return E_US | (r.access ? E_RW : 0) | ((u64)(r.memtype & 3) << 3) | (r.memtype & 4 ? E_PAT : 0) |
-	       (r.global ? E_G : 0);
+	return PTE_US | (r.access ? PTE_RW : 0) | ((u64)(r.memtype & 3) << 3) | (r.memtype & 4 ? PTE_PAT : 0) |
+	       (r.global ? PTE_G : 0);
 }
 
 /* ---- who maps a frame writable ---- */
@@ -111,7 +111,7 @@ static void set_leaf(struct shadow_mmu *m, struct spt_page *sp, unsigned i, u64 
 static void unwritable(struct shadow_mmu *m, struct spt_page *sp, unsigned i)
 {
 	u64 *e = &table_of(m, sp)[i];
-	__atomic_store_n(e, *e & ~(u64)(E_RW | SPTE_RMAPPED), __ATOMIC_RELEASE);
+	__atomic_store_n(e, *e & ~(u64)(PTE_RW | SPTE_RMAPPED), __ATOMIC_RELEASE);
 }
 
 /*
@@ -215,7 +215,7 @@ void shadow_reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 			continue;
 		u64 *t = table_of(m, sp);
 		for (unsigned i = 0; i < PT_ENTRIES; i++)
-			if ((t[i] & E_P) && child_of(m, t[i])->dying)
+			if ((t[i] & PTE_P) && child_of(m, t[i])->dying)
 				__atomic_store_n(&t[i], 0, __ATOMIC_RELEASE);
 	}
 	for (u32 k = 0; k < n; k++)
@@ -280,16 +280,16 @@ static bool leaf_value(struct shadow_mmu *m, u64 target, u64 attrs, bool write_o
 	enum gpa_kind kind = m->env.kind(m->env.ctx, target);
 	if (kind == GPA_NONE)
 		return false;
-	attrs &= ~(u64)E_RW;
+	attrs &= ~(u64)PTE_RW;
 	if (kind == GPA_HIDDEN) {
 		/* Never hypervisor memory: the scratch page, which holds nothing of slatvisor's. */
 		m->hidden_seen = true;
-		*val = m->env.scratch | E_P | E_A | attrs | (write_ok ? E_RW | E_D : 0);
+		*val = m->env.scratch | PTE_P | PTE_A | attrs | (write_ok ? PTE_RW | PTE_D : 0);
 		return true;
 	}
 	struct gfn_meta *g = kind == GPA_RAM ? meta_of(m, target >> PAGE_SHIFT) : NULL;
 	bool w = write_ok && !(g && g->protect) && !(m->env.trap_write && m->env.trap_write(m->env.ctx, target));
-	*val = target | E_P | E_A | attrs | (w ? E_RW | E_D : 0) | (w && g ? SPTE_RMAPPED : 0);
+	*val = target | PTE_P | PTE_A | attrs | (w ? PTE_RW | PTE_D : 0) | (w && g ? SPTE_RMAPPED : 0);
 	return true;
 }
 
@@ -338,7 +338,7 @@ static void want_child(const struct gw_paging *pg, const struct gw_result *r, in
 	u64 base = r->gpa & ~(pt_level_size(level) - 1);
 	*gfn = base >> PAGE_SHIFT;
 	*role = direct_role(level - 1, leaf);
-	*rights = level == r->level ? leaf & RIGHTS : E_RW | E_US;
+	*rights = level == r->level ? leaf & RIGHTS : PTE_RW | PTE_US;
 }
 
 /* Shadow pages a fill protected (new, or husks armed again): at most one per level below the root. */
@@ -371,7 +371,7 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 	bool write_ok;
 	if (r->level == 1) {
 		attrs = r->entry[1] & LEAF_ATTRS;
-		write_ok = (r->entry[1] & E_RW) && (r->entry[1] & E_D);
+		write_ok = (r->entry[1] & PTE_RW) && (r->entry[1] & PTE_D);
 	} else {
 		attrs = direct_attrs(sp->role);
 		write_ok = sp->role.access;
@@ -398,17 +398,17 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 	u64 old = table_of(m, sp)[i];
 	if (unsynced)
 		; /* counted above */
-	else if (!(old & E_P))
+	else if (!(old & PTE_P))
 		m->stats.fault_fill++;
 	else if (old == val)
 		m->stats.fault_spurious++;
-	else if (write && !(old & E_RW))
+	else if (write && !(old & PTE_RW))
 		m->stats.fault_dirty++;
 	else
 		m->stats.fault_fill++;
 	if (old != val)
 		set_leaf(m, sp, i, val);
-	if (old & E_P)
+	if (old & PTE_P)
 		owe(w->sv, FLUSH_ALL); /* a stale translation of this address may be cached */
 	return SF_RETRY;
 }
@@ -428,7 +428,7 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	want_child(w->pg, w->r, l, &gfn, &role, &rights);
 	u64 old = *e;
 	struct spt_page *child = NULL;
-	if (old & E_P) {
+	if (old & PTE_P) {
 		struct spt_page *c = child_of(m, old);
 		if (c->gfn == gfn && c->role.word == role.word)
 			child = c;
@@ -452,8 +452,8 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	if (linked) {
 		spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
 	} else {
-		__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
-		if (old & E_P)
+		__atomic_store_n(e, child->table | PTE_P | PTE_A | rights, __ATOMIC_RELEASE);
+		if (old & PTE_P)
 			owe(w->sv, FLUSH_ALL); /* this CPU may cache the old entry */
 	}
 	w->sp = child;
@@ -508,18 +508,18 @@ enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv
 /* Is the shadow entry @s at @level still what the guest entry @g would make? */
 static bool still_valid(struct shadow_mmu *m, int level, u64 s, u64 g)
 {
-	if ((g & (E_P | E_A)) != (E_P | E_A))
+	if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
 		return false; /* gone, or its accessed flag was cleared and must be set again on use */
 	if (level == 1) {
-		u64 diff = (g ^ s) & (E_US | E_PWT | E_PCD | E_PAT | E_G | E_XD);
+		u64 diff = (g ^ s) & (PTE_US | PTE_PWT | PTE_PCD | PTE_PAT | PTE_G | PTE_XD);
 		bool addr_ok = (g & PT_ADDR_MASK) == (s & PT_ADDR_MASK) ||
 			       ((s & PT_ADDR_MASK) == m->env.scratch &&
 				m->env.kind(m->env.ctx, g & PT_ADDR_MASK) == GPA_HIDDEN);
-		bool w_ok = !(s & E_RW) || ((g & E_RW) && (g & E_D));
+		bool w_ok = !(s & PTE_RW) || ((g & PTE_RW) && (g & PTE_D));
 		return !diff && addr_ok && w_ok;
 	}
 	const struct spt_page *c = child_of(m, s);
-	bool large = g & E_PS;
+	bool large = g & PTE_PS;
 	if (large) {
 		union spt_role want = direct_role(level - 1, g);
 		u64 base = (g & PT_ADDR_MASK & ~(pt_level_size(level) - 1)) >> PAGE_SHIFT;
@@ -535,7 +535,7 @@ static void resync_page(struct shadow_mmu *m, struct spt_page *sp)
 	int level = (int)sp->role.level;
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		u64 s = t[i];
-		if (!(s & E_P))
+		if (!(s & PTE_P))
 			continue;
 		u64 ge = g ? __atomic_load_n(&g[i], __ATOMIC_RELAXED) : 0;
 		if (still_valid(m, level, s, ge))
@@ -553,7 +553,7 @@ static void make_husk(struct shadow_mmu *m, struct spt_page *sp)
 {
 	u64 *t = table_of(m, sp);
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
-		if (!(t[i] & E_P))
+		if (!(t[i] & PTE_P))
 			continue;
 		if (sp->role.level == 1)
 			set_leaf(m, sp, i, 0);
@@ -609,8 +609,8 @@ void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64
 	m->unsync_head = SPT_NONE;
 	spt_reserve_roots(&m->pool, MIN(MAX(capacity / ROOT_SHARE, ROOT_PAIRS_MIN), capacity / 4));
 	m->env = *env;
-	m->gops = (struct pt_ops){ E_P, E_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
-	m->sops = (struct pt_ops){ E_P, E_PS, 0, 3, env->shadow_table, NULL, env->ctx, { 0 } };
+	m->gops = (struct pt_ops){ PTE_P, PTE_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
+	m->sops = (struct pt_ops){ PTE_P, PTE_PS, 0, 3, env->shadow_table, NULL, env->ctx, { 0 } };
 }
 
 struct explain_walk {
@@ -626,7 +626,7 @@ static enum pt_step explain_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	w->out->entry[l] = *e;
 	w->out->role[l] = w->sp->role.word;
 	w->out->gfn[l] = w->sp->gfn;
-	if (l == 1 || !(*e & E_P))
+	if (l == 1 || !(*e & PTE_P))
 		return PT_STOP;
 	w->sp = child_of(w->m, *e);
 	return PT_DESCEND;

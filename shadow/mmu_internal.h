@@ -3,20 +3,8 @@
 #define SLAT_SHADOW_MMU_INTERNAL_H
 
 #include "mmu.h"
+#include "../mm/pte.h"
 
-/* IA-32e paging entry bits (SDM Vol. 3A, tables 4-14 to 4-20); shadow and guest share them. */
-#define E_P BIT(0)
-#define E_RW BIT(1)
-#define E_US BIT(2)
-#define E_PWT BIT(3)
-#define E_PCD BIT(4)
-#define E_A BIT(5)
-#define E_D BIT(6)
-#define E_PS BIT(7)       /* in a PD or PDPT entry: a large page */
-#define E_PAT BIT(7)      /* in a PT entry: the PAT index's high bit */
-#define E_PAT_LARGE BIT(12)
-#define E_G BIT(8)
-#define E_XD BIT(63)
 /* Bits 9-11 are ignored by the CPU: slatvisor marks entries that are in a frame's rmap. */
 #define SPTE_RMAPPED BIT(9)
 

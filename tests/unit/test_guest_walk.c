@@ -1,16 +1,18 @@
 /* test_guest_walk.c: the guest walker against the SDM's rules, one rule per case. */
 #include <string.h>
 #include "check.h"
+#include "../../mm/pte.h"
 #include "simmem.h"
 #include "../../shadow/guest_walk.h"
 
-#define P BIT(0)
-#define RW BIT(1)
-#define US BIT(2)
-#define A BIT(5)
-#define D BIT(6)
-#define PS BIT(7)
-#define XD BIT(63)
+/* Short names for the entry bits (mm/pte.h), as the cases build many entries. */
+#define P PTE_P
+#define RW PTE_RW
+#define US PTE_US
+#define A PTE_A
+#define D PTE_D
+#define PS PTE_PS
+#define XD PTE_XD
 
 static struct pt_ops mem;
 static u64 pml4, pdpt, pd, pt;

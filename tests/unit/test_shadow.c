@@ -2,16 +2,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "../../mm/pte.h"
 #include "../../shadow/mmu.h"
 
-#define P BIT(0)
-#define RW BIT(1)
-#define US BIT(2)
-#define A BIT(5)
-#define D BIT(6)
-#define PS BIT(7)
-#define G BIT(8)
-#define XD BIT(63)
+/* Short names for the entry bits (mm/pte.h), as the cases build many entries. */
+#define P PTE_P
+#define RW PTE_RW
+#define US PTE_US
+#define A PTE_A
+#define D PTE_D
+#define PS PTE_PS
+#define G PTE_G
+#define XD PTE_XD
 
 /*
  * The simulated machine: 4 MiB of guest RAM at guest-physical 0, of which

@@ -110,7 +110,11 @@ struct shadow_vcpu {
 	 * index), pinned while it is there; NULL: none.
 	 */
 	struct spt_page *armed;
-	bool kpti_switch;        /* its last CR3 write that exited went between the two roots of a pair */
+	/*
+	 * A CR3 write of this vCPU's that exited went between the two roots of a
+	 * pair: the guest runs KPTI on 8 KiB pairs (set once, never cleared).
+	 */
+	bool kpti_seen;
 	u64 cr3_read_exits, cr3_write_exits;
 };
 
@@ -157,11 +161,15 @@ void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv);
  */
 
 /*
- * Arm @sv if it may be: it has just switched between the roots of a pair by
- * a CR3 write that exited, nothing is out of sync, and both roots are there.
- * Pins the pair and gives the two values for the target list.
+ * Arm @sv if it may be: it has switched between the roots of a pair by a
+ * CR3 write that exited (kpti_seen), nothing is out of sync, and both roots
+ * of the pair it is on are there. Pins the pair and gives the two values for
+ * the target list. Checked at each entry (a context switch, a flush point
+ * that synced everything), so shadow_may_arm says without the lock whether
+ * to try.
  */
 bool shadow_arm(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 targets[2]);
+bool shadow_may_arm(struct shadow_mmu *m, const struct shadow_vcpu *sv);
 
 /* Take @sv's pair out of its target list (the caller empties the hardware's list before entry). */
 void shadow_disarm(struct shadow_mmu *m, struct shadow_vcpu *sv, enum disarm_cause why);

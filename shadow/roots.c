@@ -94,7 +94,8 @@ u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw
 		owe(sv, FLUSH_NONGLOBAL);
 	if (sv->armed && root != sv->armed && root != sv->armed + 1)
 		shadow_disarm(m, sv, DISARM_SWITCH);
-	sv->kpti_switch = !pcide && shadow_same_pair(m, before, root);
+	if (!pcide && shadow_same_pair(m, before, root))
+		sv->kpti_seen = true;
 	sv->root = root;
 	sv->guest_cr3 = pg->cr3;
 	settle(m, sv);
@@ -108,12 +109,17 @@ bool shadow_same_pair(struct shadow_mmu *m, const struct spt_page *a, const stru
 	return a && b && a != b && spt_partner(&m->pool, a) == b;
 }
 
+bool shadow_may_arm(struct shadow_mmu *m, const struct shadow_vcpu *sv)
+{
+	/* Read without the lock: a hint, which shadow_arm checks again under it. */
+	return sv->kpti_seen && !sv->armed && sv->root && !__atomic_load_n(&m->unsync_count, __ATOMIC_RELAXED) &&
+	       spt_partner(&m->pool, sv->root);
+}
+
 bool shadow_arm(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 targets[2])
 {
-	bool kpti = sv->kpti_switch;
-	sv->kpti_switch = false;
 	/* A target-list write is not a flush point: arm only with nothing to sync. */
-	if (sv->armed || !kpti || m->unsync_count || !sv->root)
+	if (sv->armed || !sv->kpti_seen || m->unsync_count || !sv->root)
 		return false;
 	struct spt_page *other = spt_partner(&m->pool, sv->root);
 	if (!other)

@@ -389,7 +389,8 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 			return false;
 		v->sv.cr3_switches++;
 		v->sv.cr3_write_exits++;
-		v->sv.kpti_switch = !pcide && shadow_same_pair(&mmu, v->sv.root, root);
+		if (!pcide && shadow_same_pair(&mmu, v->sv.root, root))
+			v->sv.kpti_seen = true;
 		if (root != v->sv.root || flush)
 			v->sv.flush = v->sv.flush > FLUSH_NONGLOBAL ? v->sv.flush : FLUSH_NONGLOBAL;
 		v->sv.root = root;
@@ -420,20 +421,24 @@ void shadow_follow_hw_cr3(struct vcpu *v)
 
 /*
  * Before entry: the target list as the engine wants it. Emptied at once
- * when the engine disarmed this vCPU; filled, under the lock, after a KPTI
- * switch that exited, if nothing is out of sync (shadow_arm).
+ * when the engine disarmed this vCPU; filled, under the lock, once this
+ * vCPU made a KPTI switch, whenever it runs on a pair and nothing is out of
+ * sync (shadow_arm).
  */
 static void targets_before_entry(struct vcpu *v)
 {
 	if (v->hw_armed && !v->sv.armed)
 		targets_empty(v);
-	if (v->hw_armed || (!v->sv.armed && !v->sv.kpti_switch) || !vmx.cr3_targets)
+	if (v->hw_armed || !vmx.cr3_targets)
+		return;
+	if (!v->sv.armed && (!shadow_may_arm(&mmu, &v->sv) || v->disarm_req ||
+			     (vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE)))
 		return;
 	u64 t[2];
 	lock(v);
 	if (v->sv.armed)
 		shadow_disarm(&mmu, &v->sv, DISARM_REMOTE); /* another vCPU emptied the hardware's list */
-	if (!v->disarm_req && !(vcpu_guest_cr4() & CR4_PCIDE) && shadow_arm(&mmu, &v->sv, t))
+	if (!v->disarm_req && !(vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE) && shadow_arm(&mmu, &v->sv, t))
 		targets_fill(v, t);
 	unlock();
 }

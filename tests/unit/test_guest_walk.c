@@ -1,18 +1,9 @@
 /* test_guest_walk.c: the guest walker against the SDM's rules, one rule per case. */
 #include <string.h>
 #include "check.h"
-#include "../../mm/pte.h"
+#include "pte_short.h"
 #include "simmem.h"
 #include "../../shadow/guest_walk.h"
-
-/* Short names for the entry bits (mm/pte.h), as the cases build many entries. */
-#define P PTE_P
-#define RW PTE_RW
-#define US PTE_US
-#define A PTE_A
-#define D PTE_D
-#define PS PTE_PS
-#define XD PTE_XD
 
 static struct pt_ops mem;
 static u64 pml4, pdpt, pd, pt;

@@ -2,18 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "../../mm/pte.h"
+#include "pte_short.h"
 #include "../../shadow/mmu.h"
-
-/* Short names for the entry bits (mm/pte.h), as the cases build many entries. */
-#define P PTE_P
-#define RW PTE_RW
-#define US PTE_US
-#define A PTE_A
-#define D PTE_D
-#define PS PTE_PS
-#define G PTE_G
-#define XD PTE_XD
 
 /*
  * The simulated machine: 4 MiB of guest RAM at guest-physical 0, of which

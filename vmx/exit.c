@@ -345,13 +345,14 @@ void vmx_handle_exit(struct vcpu *v)
 	u64 start = rdtsc();
 	u32 raw = vmcs_read32(VMCS_EXIT_REASON);
 	v->exit_seq++;
-	if (v->hw_armed)
-		shadow_follow_hw_cr3(v); /* the guest may have switched CR3 without an exit */
+	/* The fast path needs no root for a CR3 read, and takes no CR3 write of an armed vCPU. */
 	if (raw == EXIT_CR_ACCESS && vmx.shadow && shadow_fast_cr_exit(v)) {
 		v->stats.count[EXIT_CR_ACCESS]++;
 		v->stats.cycles[EXIT_CR_ACCESS] += rdtsc() - start;
 		return;
 	}
+	if (v->hw_armed)
+		shadow_follow_hw_cr3(v); /* the guest may have switched CR3 without an exit */
 	struct exit_info x = { EXIT_REASON_BASIC(raw) };
 
 	if (stop_requested) {

@@ -75,9 +75,13 @@ static void targets_fill(struct vcpu *v, const u64 t[2])
 	v->hw_armed = true;
 }
 
-/* SDM Vol. 3C, 25.1.3: with the count 0, every MOV to CR3 exits again. */
+/*
+ * SDM Vol. 3C, 25.1.3: with the count 0, every MOV to CR3 exits again. The
+ * root the guest is on is taken from the VMCS first: after this, no exit does.
+ */
 static void targets_empty(struct vcpu *v)
 {
+	shadow_follow_cr3(&mmu, &v->sv, vmcs_readnat(VMCS_GUEST_CR3));
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
 	if (vmx.cr3_reads_free)
 		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc);

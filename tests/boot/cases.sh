@@ -128,10 +128,10 @@ shadow_haswell() {
 }
 case_bochs_haswell_shadow_2cpu_pti_on() { shadow_haswell on; }
 case_bochs_haswell_shadow_2cpu_pti_off() { shadow_haswell off; }
-# Without PCID the two vCPUs are armed; a table going out of sync on one kicks the other out of its
+# Without PCID (clearcpuid=145: X86_FEATURE_PCID, 4*32+17) the two vCPUs are armed; a table going out of sync on one kicks the other out of its
 # target list before the writer resumes.
 case_bochs_haswell_shadow_2cpu_pti_on_nopcid() {
-	shadow_boot corei7_haswell_4770 2 2400 hswshadow-nopcid on paging=shadow nopcid
+	shadow_boot corei7_haswell_4770 2 2400 hswshadow-nopcid on paging=shadow clearcpuid=145
 	expect 'vmx: paging=shadow: guest paging runs on shadow page tables'
 	expect 'shadow: vcpu1 turned paging on'
 	reject 'failed to wakeup|has not answered a TLB shootdown'

@@ -187,9 +187,10 @@ void shadow_follow_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 hw);
 /*
  * A CR3 value the guest may have read while armed (a shadow root's
  * address, saved by an NMI handler and written back later): if @val names
- * a root in use, *@guest is the guest's CR3 for it. Lock-free reads only.
+ * one of the two roots of the pair @sv is on, *@guest is the guest's CR3
+ * for it.
  */
-bool shadow_root_value(struct shadow_mmu *m, u64 val, u64 *guest);
+bool shadow_root_value(struct shadow_mmu *m, const struct shadow_vcpu *sv, u64 val, u64 *guest);
 
 /* Are @a and @b the two roots of one pair? */
 bool shadow_same_pair(struct shadow_mmu *m, const struct spt_page *a, const struct spt_page *b);

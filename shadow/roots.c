@@ -179,7 +179,7 @@ void shadow_follow_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 hw)
 	sv->guest_cr3 = (r->gfn << PAGE_SHIFT) | (sv->guest_cr3 & ~PT_ADDR_MASK);
 }
 
-bool shadow_root_value(struct shadow_mmu *m, u64 val, u64 *guest)
+bool shadow_root_value(struct shadow_mmu *m, const struct shadow_vcpu *sv, u64 val, u64 *guest)
 {
 	u64 a = val & PT_ADDR_MASK;
 	if (!m->pool.table_base || a < m->pool.table_base)
@@ -188,7 +188,12 @@ bool shadow_root_value(struct shadow_mmu *m, u64 val, u64 *guest)
 	if (i >= 2 * (u64)m->pool.root_pairs)
 		return false;
 	const struct spt_page *sp = &m->pool.pages[i];
-	if (!sp->in_use)
+	/*
+	 * Only the pair the vCPU is on: a saved value is written back within the
+	 * same process (an NMI does not switch tasks), and a slot freed since
+	 * may hold another process's root by now.
+	 */
+	if (!sp->in_use || !sv->root || (sp != sv->root && sp != spt_partner(&m->pool, sv->root)))
 		return false;
 	*guest = (sp->gfn << PAGE_SHIFT) | (val & ~PT_ADDR_MASK);
 	return true;

@@ -332,7 +332,7 @@ enum exit_action shadow_write_cr3(struct vcpu *v, u64 val)
 		 */
 		u64 guest;
 		lock(v);
-		bool shadow_value = shadow_root_value(&mmu, val, &guest);
+		bool shadow_value = shadow_root_value(&mmu, &v->sv, val, &guest);
 		unlock();
 		if (shadow_value)
 			val = guest;

@@ -18,7 +18,7 @@ static void sim_write_cr3(struct sim_cpu *c, u64 val)
 	cr3_exits++;
 	sim_exit_begin(c);
 	u64 g;
-	if (shadow_root_value(&m, val, &g))
+	if (shadow_root_value(&m, &c->sv, val, &g))
 		val = g; /* a shadow root the guest read while armed */
 	struct gw_paging pg = guest_pg(val, true, true);
 	CHECK(shadow_set_cr3(&m, &c->sv, &pg, false, true) != 0);

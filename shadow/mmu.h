@@ -192,6 +192,13 @@ void shadow_follow_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 hw);
  */
 bool shadow_root_value(struct shadow_mmu *m, const struct shadow_vcpu *sv, u64 val, u64 *guest);
 
+/* Could @val be a root's address at all? (no lock: the slots never move) */
+static inline bool shadow_in_root_slots(const struct shadow_mmu *m, u64 val)
+{
+	u64 a = val & PT_ADDR_MASK, base = m->pool.table_base;
+	return base && a >= base && a < base + 2 * (u64)m->pool.root_pairs * PAGE_SIZE;
+}
+
 /* Are @a and @b the two roots of one pair? */
 bool shadow_same_pair(struct shadow_mmu *m, const struct spt_page *a, const struct spt_page *b);
 

@@ -325,7 +325,7 @@ enum exit_action shadow_write_cr3(struct vcpu *v, u64 val)
 	bool flush = !(pcide && (val & CR3_NO_FLUSH));
 	val &= ~CR3_NO_FLUSH;
 	v->sv.cr3_write_exits++;
-	if (v->shadow_on && vmx.cr3_targets) {
+	if (v->shadow_on && vmx.cr3_targets && shadow_in_root_slots(&mmu, val)) {
 		/*
 		 * A root's address the guest read while armed and writes back now
 		 * (RESTORE_CR3 after an NMI): the guest's CR3 for that root.
@@ -433,8 +433,8 @@ static void targets_before_entry(struct vcpu *v)
 {
 	if (v->hw_armed && !v->sv.armed)
 		targets_empty(v);
-	if (v->hw_armed || !vmx.cr3_targets)
-		return;
+	if (v->hw_armed || !vmx.cr3_targets || (!v->sv.armed && !v->sv.kpti_seen))
+		return; /* the last: every entry of a guest without KPTI pairs (or with PCID) */
 	if (!v->sv.armed && (!shadow_may_arm(&mmu, &v->sv) || v->disarm_req ||
 			     (vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE)))
 		return;

@@ -12,6 +12,7 @@ struct hv_options opts = {
 	.paging = PAGING_AUTO,
 	.hvmem_mb = 32,
 	.shadow_pages = 2048,
+	.cr3_store_exiting = CR3_STORE_AUTO,
 };
 
 const struct opt_desc option_table[] = {
@@ -35,6 +36,8 @@ const struct opt_desc option_table[] = {
 	  "shadow paging: the pool of shadow page-table pages (4 KiB each); when full, the least recently used are reclaimed" },
 	{ "shadow_smp", OPT_CHOICE, "auto|on", 0, 0, &opts.shadow_smp,
 	  "shadow paging without the VMX-preemption timer (Core 2): give the guest every CPU (on), or one (auto)" },
+	{ "cr3_store_exiting", OPT_CHOICE, "auto|always", 0, 0, &opts.cr3_store_exiting,
+	  "shadow paging: auto lets guest CR3 reads run without an exit while the CR3-target list is armed, where the CPU allows it; always makes them exit, as on a real Core 2" },
 	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud|code|stack", 0, 0, &opts.test_fault,
 	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
 };

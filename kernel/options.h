@@ -8,6 +8,7 @@
 enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD, TEST_FAULT_CODE, TEST_FAULT_STACK };
 enum paging_mode { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum shadow_smp { SHADOW_SMP_AUTO, SHADOW_SMP_ON };
+enum cr3_store_exiting { CR3_STORE_AUTO, CR3_STORE_ALWAYS };
 
 struct hv_options {
 	u64 console;        /* enum console_kind */
@@ -21,6 +22,7 @@ struct hv_options {
 	u64 hvmem_mb;       /* the hypervisor's own memory pool */
 	u64 shadow_pages;   /* the shadow page pool */
 	u64 shadow_smp;     /* enum shadow_smp */
+	u64 cr3_store_exiting; /* enum cr3_store_exiting */
 };
 
 extern struct hv_options opts;

@@ -13,7 +13,7 @@ extern u8 _kernel_start[], _text_end[], _readonly_end[], _kernel_end[];
 extern u8 boot_tables[], boot_tables_end[]; /* boot/entry.asm's page tables */
 
 static u64 root;
-static u64 nx_bit; /* PTE_NX where the CPU has execute-disable, else 0 (the bit would be reserved) */
+static u64 nx_bit; /* PTE_XD where the CPU has execute-disable, else 0 (the bit would be reserved) */
 
 /* Guard pages: unmapped, so an overflow faults; remembered so the fault handler can name them. */
 #define MAX_GUARDS (4 * 256)
@@ -49,7 +49,7 @@ static struct pt_ops host_ops(void)
 }
 
 /*
- * Give the 4 KiB pages of [start, end) the rights @flags (PTE_P, PTE_RW, PTE_NX; 0 unmaps),
+ * Give the 4 KiB pages of [start, end) the rights @flags (PTE_P, PTE_RW, PTE_XD; 0 unmaps),
  * splitting larger pages on the way. Only this CPU's TLB is flushed: callers change pages no
  * other CPU has reached yet (boot, a CPU not yet started) or no longer uses.
  */
@@ -61,7 +61,7 @@ static status_t set_rights(u64 start, u64 end, u64 flags)
 		u64 *e = pt_walk(&ops, root, a, 1, true, &level);
 		if (!e || level != 1)
 			return ST_NO_MEMORY;
-		*e = (*e & ~(PTE_P | PTE_RW | PTE_NX)) | flags;
+		*e = (*e & ~(PTE_P | PTE_RW | PTE_XD)) | flags;
 		__asm__ volatile("invlpg (%0)" : : "r"(a) : "memory");
 	}
 	return ST_OK;
@@ -69,7 +69,7 @@ static status_t set_rights(u64 start, u64 end, u64 flags)
 
 status_t paging_set_rights(u64 start, u64 end, u64 flags)
 {
-	return set_rights(start, end, flags & (PTE_P | PTE_RW | (flags & PTE_NX ? nx_bit : 0)));
+	return set_rights(start, end, flags & (PTE_P | PTE_RW | (flags & PTE_XD ? nx_bit : 0)));
 }
 
 void paging_add_guard(u64 page, u32 cpu, const char *what)
@@ -133,7 +133,7 @@ void paging_dump_image(void)
 		u64 phys, leaf = 0, flags = 0;
 		int level;
 		if (a < end && pt_translate(&ops, root, a, &phys, &leaf, &level))
-			flags = leaf & (PTE_P | PTE_RW | PTE_NX);
+			flags = leaf & (PTE_P | PTE_RW | PTE_XD);
 		const char *sec = a < end ? section_of(a) : "";
 		if (a < end && flags == run_flags && sec == run_sec)
 			continue;
@@ -141,7 +141,7 @@ void paging_dump_image(void)
 			pr_debug("paging: %016llx-%016llx %c%c%c %s", (unsigned long long)run,
 				 (unsigned long long)a - 1, run_flags & PTE_P ? 'r' : '-',
 				 run_flags & PTE_RW ? 'w' : '-',
-				 (run_flags & PTE_P) && !(run_flags & PTE_NX) ? 'x' : '-',
+				 (run_flags & PTE_P) && !(run_flags & PTE_XD) ? 'x' : '-',
 				 run_flags & PTE_P ? run_sec : "(unmapped: guard page or boot tables)");
 		run = a;
 		run_flags = flags;
@@ -154,7 +154,7 @@ status_t paging_init(const struct boot_info *bi)
 	bool gib_pages = cpuid_max_ext() >= 0x80000001 &&
 			 (cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PAGE1GB);
 	bool nx = cpuid_max_ext() >= 0x80000001 && (cpuid(0x80000001, 0).edx & CPUID80000001_EDX_NX);
-	nx_bit = nx ? PTE_NX : 0;
+	nx_bit = nx ? PTE_XD : 0;
 	struct pt_ops ops = {
 		.present = PTE_P,
 		.large = PTE_PS,

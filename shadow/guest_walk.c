@@ -1,14 +1,7 @@
 /* guest_walk.c: present, R/W, U/S, NX, SMEP, SMAP and reserved-bit checks on the shared walk loop. */
 #include "guest_walk.h"
 #include "../kernel/kstring.h"
-
-#define GPTE_P BIT(0)
-#define GPTE_RW BIT(1)
-#define GPTE_US BIT(2)
-#define GPTE_A BIT(5)
-#define GPTE_D BIT(6)
-#define GPTE_PS BIT(7)
-#define GPTE_XD BIT(63)
+#include "../mm/pte.h"
 
 struct walk {
 	const struct gw_paging *pg;
@@ -26,9 +19,9 @@ static bool reserved(const struct walk *w, u64 e, int level, bool leaf)
 {
 	if (e & w->rsvd_addr)
 		return true;
-	if ((e & GPTE_XD) && !w->pg->nxe)
+	if ((e & PTE_XD) && !w->pg->nxe)
 		return true;
-	if (level == 4 && (e & GPTE_PS))
+	if (level == 4 && (e & PTE_PS))
 		return true;
 	if (level == 3 && leaf && (!w->pg->gbpages || (e & GENMASK(29, 13))))
 		return true;
@@ -44,20 +37,20 @@ static enum pt_step step(struct pt_ops *ops, u64 *ep, int level, void *arg)
 	u64 e = __atomic_load_n(ep, __ATOMIC_RELAXED); /* read once: the guest may change it */
 	w->r->entry[level] = e;
 	w->r->entry_gpa[level] = w->table_gpa + pt_index(w->va, level) * 8;
-	if (!(e & GPTE_P)) {
+	if (!(e & PTE_P)) {
 		w->faulted = true;
 		w->fault = 0;
 		return PT_FAIL;
 	}
-	bool leaf = level == 1 || (level <= 3 && (e & GPTE_PS));
+	bool leaf = level == 1 || (level <= 3 && (e & PTE_PS));
 	if (reserved(w, e, level, leaf)) {
 		w->faulted = true;
 		w->fault = PFEC_P | PFEC_RSVD;
 		return PT_FAIL;
 	}
-	w->rw &= !!(e & GPTE_RW);
-	w->us &= !!(e & GPTE_US);
-	w->xd |= !!(e & GPTE_XD);
+	w->rw &= !!(e & PTE_RW);
+	w->us &= !!(e & PTE_US);
+	w->xd |= !!(e & PTE_XD);
 	if (leaf)
 		return PT_STOP;
 	w->table_gpa = e & PT_ADDR_MASK & ~w->rsvd_addr;
@@ -110,7 +103,7 @@ bool guest_walk(struct pt_ops *mem, const struct gw_paging *pg, u64 va, u32 acce
 		if (!ep)
 			continue;
 		ep += (r->entry_gpa[l] & (PAGE_SIZE - 1)) / 8;
-		u64 set = GPTE_A | (l == level && (access & GW_WRITE) ? GPTE_D : 0);
+		u64 set = PTE_A | (l == level && (access & GW_WRITE) ? PTE_D : 0);
 		if ((r->entry[l] & set) != set)
 			r->entry[l] = __atomic_or_fetch(ep, set, __ATOMIC_SEQ_CST);
 	}

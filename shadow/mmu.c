@@ -1,25 +1,9 @@
 /* mmu.c: shadow pages filled on faults, guest tables write-protected, synced lazily at flush points. */
-#include "mmu.h"
+#include "mmu_internal.h"
 #include "../kernel/kstring.h"
 
-/* IA-32e paging entry bits (SDM Vol. 3A, tables 4-14 to 4-20); shadow and guest share them. */
-#define E_P BIT(0)
-#define E_RW BIT(1)
-#define E_US BIT(2)
-#define E_PWT BIT(3)
-#define E_PCD BIT(4)
-#define E_A BIT(5)
-#define E_D BIT(6)
-#define E_PS BIT(7)       /* in a PD or PDPT entry: a large page */
-#define E_PAT BIT(7)      /* in a PT entry: the PAT index's high bit */
-#define E_PAT_LARGE BIT(12)
-#define E_G BIT(8)
-#define E_XD BIT(63)
-/* Bits 9-11 are ignored by the CPU: slatvisor marks entries that are in a frame's rmap. */
-#define SPTE_RMAPPED BIT(9)
-
-#define RIGHTS (E_RW | E_US | E_XD)
-#define LEAF_ATTRS (E_RW | E_US | E_PWT | E_PCD | E_PAT | E_G | E_XD)
+#define RIGHTS (PTE_RW | PTE_US | PTE_XD)
+#define LEAF_ATTRS (PTE_RW | PTE_US | PTE_PWT | PTE_PCD | PTE_PAT | PTE_G | PTE_XD)
 
 /* How many pages one reclaim frees: one pass over the pool and one remote flush pay for all. */
 #define RECLAIM_BATCH 32
@@ -38,7 +22,7 @@ static u64 gfn_of(u64 e)
 	return (e & PT_ADDR_MASK) >> PAGE_SHIFT;
 }
 
-static u64 *table_of(struct shadow_mmu *m, const struct spt_page *sp)
+u64 *table_of(struct shadow_mmu *m, const struct spt_page *sp)
 {
 	return m->env.shadow_table(m->env.ctx, sp->table);
 }
@@ -71,17 +55,17 @@ static union spt_role direct_role(int level, u64 leaf)
 	r.level = (u32)level;
 	r.direct = 1;
 	/* Writable only once the guest's dirty flag is set, so the first write reaches slatvisor. */
-	r.access = (leaf & E_RW) && (leaf & E_D);
-	r.memtype = (u32)(((leaf & (E_PWT | E_PCD)) >> 3) | (leaf & E_PAT_LARGE ? 4 : 0));
-	r.global = !!(leaf & E_G);
+	r.access = (leaf & PTE_RW) && (leaf & PTE_D);
+	r.memtype = (u32)(((leaf & (PTE_PWT | PTE_PCD)) >> 3) | (leaf & PTE_PAT_LARGE ? 4 : 0));
+	r.global = !!(leaf & PTE_G);
 	return r;
 }
 
 /* Leaf attributes of a direct page's 4 KiB entries: the rights are in the entry pointing to it. */
 static u64 direct_attrs(union spt_role r)
 {
-	return E_US | (r.access ? E_RW : 0) | ((u64)(r.memtype & 3) << 3) | (r.memtype & 4 ? E_PAT : 0) |
-	       (r.global ? E_G : 0);
+	return PTE_US | (r.access ? PTE_RW : 0) | ((u64)(r.memtype & 3) << 3) | (r.memtype & 4 ? PTE_PAT : 0) |
+	       (r.global ? PTE_G : 0);
 }
 
 /* ---- who maps a frame writable ---- */
@@ -127,7 +111,7 @@ static void set_leaf(struct shadow_mmu *m, struct spt_page *sp, unsigned i, u64 
 static void unwritable(struct shadow_mmu *m, struct spt_page *sp, unsigned i)
 {
 	u64 *e = &table_of(m, sp)[i];
-	__atomic_store_n(e, *e & ~(u64)(E_RW | SPTE_RMAPPED), __ATOMIC_RELEASE);
+	__atomic_store_n(e, *e & ~(u64)(PTE_RW | SPTE_RMAPPED), __ATOMIC_RELEASE);
 }
 
 /*
@@ -162,14 +146,14 @@ static void write_protect(struct shadow_mmu *m, u64 gfn)
 	m->remote_owed = true;
 }
 
-static void protect_inc(struct shadow_mmu *m, u64 gfn)
+void protect_inc(struct shadow_mmu *m, u64 gfn)
 {
 	if (m->meta[gfn].protect++ == 0)
 		write_protect(m, gfn);
 }
 
 /* Write protection changed, or a table is about to be reused: every TLB must let go first. */
-static void settle(struct shadow_mmu *m, struct shadow_vcpu *sv)
+void settle(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	if (!m->remote_owed)
 		return;
@@ -181,7 +165,7 @@ static void settle(struct shadow_mmu *m, struct shadow_vcpu *sv)
 	}
 }
 
-static void owe(struct shadow_vcpu *sv, enum shadow_flush f)
+void owe(struct shadow_vcpu *sv, enum shadow_flush f)
 {
 	if (f > sv->flush)
 		sv->flush = f;
@@ -201,8 +185,25 @@ static void unsync_remove(struct shadow_mmu *m, struct spt_page *sp)
 	}
 }
 
+void shadow_free_page(struct shadow_mmu *m, struct spt_page *sp)
+{
+	if (sp->role.level == 1)
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			set_leaf(m, sp, i, 0);
+	if (!sp->role.direct) {
+		struct gfn_meta *g = &m->meta[sp->gfn];
+		g->shadowed--;
+		if (sp->unsync)
+			unsync_remove(m, sp);
+		else if (!sp->husk)
+			g->protect--;
+	}
+	sp->dying = false;
+	spt_free(&m->pool, sp);
+}
+
 /* Reclaim a batch of least recently used pages: cut every link to them, then free them. */
-static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
+void shadow_reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	u32 victims[RECLAIM_BATCH];
 	u32 n = spt_pick_victims(&m->pool, victims, MIN(RECLAIM_BATCH, m->pool.capacity / 8 + 1));
@@ -214,25 +215,11 @@ static void reclaim(struct shadow_mmu *m, struct shadow_vcpu *sv)
 			continue;
 		u64 *t = table_of(m, sp);
 		for (unsigned i = 0; i < PT_ENTRIES; i++)
-			if ((t[i] & E_P) && child_of(m, t[i])->dying)
+			if ((t[i] & PTE_P) && child_of(m, t[i])->dying)
 				__atomic_store_n(&t[i], 0, __ATOMIC_RELEASE);
 	}
-	for (u32 k = 0; k < n; k++) {
-		struct spt_page *sp = &m->pool.pages[victims[k]];
-		if (sp->role.level == 1)
-			for (unsigned i = 0; i < PT_ENTRIES; i++)
-				set_leaf(m, sp, i, 0);
-		if (!sp->role.direct) {
-			struct gfn_meta *g = &m->meta[sp->gfn];
-			g->shadowed--;
-			if (sp->unsync)
-				unsync_remove(m, sp);
-			else if (!sp->husk)
-				g->protect--;
-		}
-		sp->dying = false;
-		spt_free(&m->pool, sp);
-	}
+	for (u32 k = 0; k < n; k++)
+		shadow_free_page(m, &m->pool.pages[victims[k]]);
 	m->stats.reclaims += n;
 	/* A CPU may still walk a freed table through its paging-structure caches. */
 	m->remote_owed = true;
@@ -251,7 +238,7 @@ static void rearm(struct shadow_mmu *m, struct spt_page *sp, bool *protected_new
 }
 
 /* The shadow page for (gfn, role), made if need be. New guest-table shadows write-protect the frame. */
-static struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn,
+struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn,
 				 union spt_role role, bool *protected_new)
 {
 	struct spt_page *sp = spt_lookup(&m->pool, gfn, role);
@@ -260,9 +247,13 @@ static struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u
 			rearm(m, sp, protected_new);
 		return sp;
 	}
-	if (m->pool.free_head == SPT_NONE)
-		reclaim(m, sv);
-	sp = spt_alloc(&m->pool, gfn, role);
+	if (role.level == PT_LEVELS && !role.direct) {
+		sp = alloc_root(m, sv, gfn, role); /* a root: in its pair's slot */
+	} else {
+		if (m->pool.free_head == SPT_NONE)
+			shadow_reclaim(m, sv);
+		sp = spt_alloc(&m->pool, gfn, role);
+	}
 	if (!sp)
 		return NULL;
 	memset(table_of(m, sp), 0, PAGE_SIZE);
@@ -289,16 +280,16 @@ static bool leaf_value(struct shadow_mmu *m, u64 target, u64 attrs, bool write_o
 	enum gpa_kind kind = m->env.kind(m->env.ctx, target);
 	if (kind == GPA_NONE)
 		return false;
-	attrs &= ~(u64)E_RW;
+	attrs &= ~(u64)PTE_RW;
 	if (kind == GPA_HIDDEN) {
 		/* Never hypervisor memory: the scratch page, which holds nothing of slatvisor's. */
 		m->hidden_seen = true;
-		*val = m->env.scratch | E_P | E_A | attrs | (write_ok ? E_RW | E_D : 0);
+		*val = m->env.scratch | PTE_P | PTE_A | attrs | (write_ok ? PTE_RW | PTE_D : 0);
 		return true;
 	}
 	struct gfn_meta *g = kind == GPA_RAM ? meta_of(m, target >> PAGE_SHIFT) : NULL;
 	bool w = write_ok && !(g && g->protect) && !(m->env.trap_write && m->env.trap_write(m->env.ctx, target));
-	*val = target | E_P | E_A | attrs | (w ? E_RW | E_D : 0) | (w && g ? SPTE_RMAPPED : 0);
+	*val = target | PTE_P | PTE_A | attrs | (w ? PTE_RW | PTE_D : 0) | (w && g ? SPTE_RMAPPED : 0);
 	return true;
 }
 
@@ -347,7 +338,7 @@ static void want_child(const struct gw_paging *pg, const struct gw_result *r, in
 	u64 base = r->gpa & ~(pt_level_size(level) - 1);
 	*gfn = base >> PAGE_SHIFT;
 	*role = direct_role(level - 1, leaf);
-	*rights = level == r->level ? leaf & RIGHTS : E_RW | E_US;
+	*rights = level == r->level ? leaf & RIGHTS : PTE_RW | PTE_US;
 }
 
 /* Shadow pages a fill protected (new, or husks armed again): at most one per level below the root. */
@@ -380,7 +371,7 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 	bool write_ok;
 	if (r->level == 1) {
 		attrs = r->entry[1] & LEAF_ATTRS;
-		write_ok = (r->entry[1] & E_RW) && (r->entry[1] & E_D);
+		write_ok = (r->entry[1] & PTE_RW) && (r->entry[1] & PTE_D);
 	} else {
 		attrs = direct_attrs(sp->role);
 		write_ok = sp->role.access;
@@ -397,6 +388,8 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 			unsync_frame(m, target >> PAGE_SHIFT);
 			m->stats.fault_unsync++;
 			unsynced = true;
+			/* A CR3 write that does not exit cannot sync it: no vCPU may stay armed. */
+			shadow_disarm_all(m, w->sv);
 		}
 	}
 	u64 val;
@@ -405,17 +398,17 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 	u64 old = table_of(m, sp)[i];
 	if (unsynced)
 		; /* counted above */
-	else if (!(old & E_P))
+	else if (!(old & PTE_P))
 		m->stats.fault_fill++;
 	else if (old == val)
 		m->stats.fault_spurious++;
-	else if (write && !(old & E_RW))
+	else if (write && !(old & PTE_RW))
 		m->stats.fault_dirty++;
 	else
 		m->stats.fault_fill++;
 	if (old != val)
 		set_leaf(m, sp, i, val);
-	if (old & E_P)
+	if (old & PTE_P)
 		owe(w->sv, FLUSH_ALL); /* a stale translation of this address may be cached */
 	return SF_RETRY;
 }
@@ -435,7 +428,7 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	want_child(w->pg, w->r, l, &gfn, &role, &rights);
 	u64 old = *e;
 	struct spt_page *child = NULL;
-	if (old & E_P) {
+	if (old & PTE_P) {
 		struct spt_page *c = child_of(m, old);
 		if (c->gfn == gfn && c->role.word == role.word)
 			child = c;
@@ -459,8 +452,8 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	if (linked) {
 		spt_touch(&m->pool, child); /* in use: keep it away from reclaim */
 	} else {
-		__atomic_store_n(e, child->table | E_P | E_A | rights, __ATOMIC_RELEASE);
-		if (old & E_P)
+		__atomic_store_n(e, child->table | PTE_P | PTE_A | rights, __ATOMIC_RELEASE);
+		if (old & PTE_P)
 			owe(w->sv, FLUSH_ALL); /* this CPU may cache the old entry */
 	}
 	w->sp = child;
@@ -515,18 +508,18 @@ enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv
 /* Is the shadow entry @s at @level still what the guest entry @g would make? */
 static bool still_valid(struct shadow_mmu *m, int level, u64 s, u64 g)
 {
-	if ((g & (E_P | E_A)) != (E_P | E_A))
+	if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
 		return false; /* gone, or its accessed flag was cleared and must be set again on use */
 	if (level == 1) {
-		u64 diff = (g ^ s) & (E_US | E_PWT | E_PCD | E_PAT | E_G | E_XD);
+		u64 diff = (g ^ s) & (PTE_US | PTE_PWT | PTE_PCD | PTE_PAT | PTE_G | PTE_XD);
 		bool addr_ok = (g & PT_ADDR_MASK) == (s & PT_ADDR_MASK) ||
 			       ((s & PT_ADDR_MASK) == m->env.scratch &&
 				m->env.kind(m->env.ctx, g & PT_ADDR_MASK) == GPA_HIDDEN);
-		bool w_ok = !(s & E_RW) || ((g & E_RW) && (g & E_D));
+		bool w_ok = !(s & PTE_RW) || ((g & PTE_RW) && (g & PTE_D));
 		return !diff && addr_ok && w_ok;
 	}
 	const struct spt_page *c = child_of(m, s);
-	bool large = g & E_PS;
+	bool large = g & PTE_PS;
 	if (large) {
 		union spt_role want = direct_role(level - 1, g);
 		u64 base = (g & PT_ADDR_MASK & ~(pt_level_size(level) - 1)) >> PAGE_SHIFT;
@@ -542,7 +535,7 @@ static void resync_page(struct shadow_mmu *m, struct spt_page *sp)
 	int level = (int)sp->role.level;
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		u64 s = t[i];
-		if (!(s & E_P))
+		if (!(s & PTE_P))
 			continue;
 		u64 ge = g ? __atomic_load_n(&g[i], __ATOMIC_RELAXED) : 0;
 		if (still_valid(m, level, s, ge))
@@ -560,7 +553,7 @@ static void make_husk(struct shadow_mmu *m, struct spt_page *sp)
 {
 	u64 *t = table_of(m, sp);
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
-		if (!(t[i] & E_P))
+		if (!(t[i] & PTE_P))
 			continue;
 		if (sp->role.level == 1)
 			set_leaf(m, sp, i, 0);
@@ -571,7 +564,7 @@ static void make_husk(struct shadow_mmu *m, struct spt_page *sp)
 	m->stats.unshadowed++;
 }
 
-static void sync_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
+void sync_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
 {
 	if (!m->unsync_count)
 		return;
@@ -604,68 +597,6 @@ void shadow_flush_point(struct shadow_mmu *m, struct shadow_vcpu *sv, enum shado
 	owe(sv, hw);
 }
 
-static void drop_roots(struct shadow_vcpu *sv)
-{
-	while (sv->rc.n)
-		root_cache_drop(&sv->rc, sv->rc.slot[0].root);
-	sv->root = NULL;
-}
-
-void shadow_zap_all(struct shadow_mmu *m, struct shadow_vcpu *sv)
-{
-	m->stats.zap_alls++;
-	drop_roots(sv);
-	u32 before;
-	do {
-		before = m->pool.used;
-		reclaim(m, sv);
-	} while (m->pool.used && m->pool.used < before);
-	owe(sv, FLUSH_ALL);
-}
-
-void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv)
-{
-	m->stats.resets++;
-	drop_roots(sv);
-	owe(sv, FLUSH_ALL);
-}
-
-u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
-		   bool pcide, bool flush)
-{
-	sv->cr3_switches++;
-	if (flush)
-		sync_all(m, sv);
-	union spt_role role = shadow_role(pg, PT_LEVELS);
-	if (sv->root && sv->root->role.word != role.word)
-		shadow_reset(m, sv); /* NXE or WP changed: the cached roots were built under other rules */
-	u64 key = root_key(pg->cr3, pcide);
-	struct spt_page *root = root_cache_get(&sv->rc, key);
-	if (!root || root->role.word != role.word) {
-		u64 gfn = (pg->cr3 & PT_ADDR_MASK) >> PAGE_SHIFT;
-		if (!m->env.guest_table(m->env.ctx, gfn << PAGE_SHIFT) || gfn >= m->nr_gfns)
-			return 0;
-		bool protected_new = false;
-		root = get_page(m, sv, gfn, role, &protected_new);
-		if (!root) {
-			/* Every page pinned: give up this CPU's cached roots and try once more. */
-			drop_roots(sv);
-			root = get_page(m, sv, gfn, role, &protected_new);
-			if (!root)
-				return 0;
-		}
-		root_cache_put(&sv->rc, key, root);
-	}
-	if (root != sv->root)
-		owe(sv, FLUSH_NONGLOBAL); /* the hardware TLB is tagged by VPID, not by shadow root */
-	if (flush)
-		owe(sv, FLUSH_NONGLOBAL);
-	sv->root = root;
-	sv->guest_cr3 = pg->cr3;
-	settle(m, sv);
-	return root->table;
-}
-
 void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64 table_base,
 		 struct gfn_meta *meta, u64 nr_gfns, const struct shadow_env *env)
 {
@@ -676,9 +607,10 @@ void shadow_init(struct shadow_mmu *m, struct spt_page *pages, u32 capacity, u64
 	m->nr_gfns = nr_gfns;
 	memset(meta, 0, nr_gfns * sizeof(*meta));
 	m->unsync_head = SPT_NONE;
+	spt_reserve_roots(&m->pool, MIN(MAX(capacity / ROOT_SHARE, ROOT_PAIRS_MIN), capacity / 4));
 	m->env = *env;
-	m->gops = (struct pt_ops){ E_P, E_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
-	m->sops = (struct pt_ops){ E_P, E_PS, 0, 3, env->shadow_table, NULL, env->ctx, { 0 } };
+	m->gops = (struct pt_ops){ PTE_P, PTE_PS, 0, 3, env->guest_table, NULL, env->ctx, { 0 } };
+	m->sops = (struct pt_ops){ PTE_P, PTE_PS, 0, 3, env->shadow_table, NULL, env->ctx, { 0 } };
 }
 
 struct explain_walk {
@@ -694,7 +626,7 @@ static enum pt_step explain_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	w->out->entry[l] = *e;
 	w->out->role[l] = w->sp->role.word;
 	w->out->gfn[l] = w->sp->gfn;
-	if (l == 1 || !(*e & E_P))
+	if (l == 1 || !(*e & PTE_P))
 		return PT_STOP;
 	w->sp = child_of(w->m, *e);
 	return PT_DESCEND;

@@ -21,6 +21,12 @@ struct shadow_env {
 	/* Writes to this page must exit whatever the guest's tables say (the trapped APIC page). */
 	bool (*trap_write)(void *ctx, u64 gpa);
 	/*
+	 * Empty the CR3-target list of every other vCPU whose list is filled
+	 * (making it exit: only a vCPU itself can write its VMCS) and return
+	 * once each has; the result is how many had to be made to exit.
+	 */
+	u32 (*disarm_others)(void *ctx);
+	/*
 	 * Make every other running vCPU drop its TLB for the guest and return
 	 * only when each has (or is outside the guest). Needed before a
 	 * write-protected page is trusted and before a shadow table is reused.
@@ -43,6 +49,15 @@ struct gfn_meta {
 	u8 unused;
 };
 
+/* Why a vCPU's CR3-target list was emptied (see shadow_arm). */
+enum disarm_cause {
+	DISARM_UNSYNC, /* this vCPU's write made a guest table out of sync */
+	DISARM_REMOTE, /* another vCPU's did: it was kicked, or found already out */
+	DISARM_SWITCH, /* a CR3 write that exited went to a root outside the pair */
+	DISARM_RESET,  /* this vCPU's roots were dropped (paging rules changed, full rebuild) */
+	DISARM_CAUSES
+};
+
 struct shadow_stats {
 	u64 fault_fill;      /* a shadow entry was missing: filled from the guest's tables */
 	u64 fault_guest;     /* the guest's own tables forbid the access: #PF injected */
@@ -60,6 +75,9 @@ struct shadow_stats {
 	u64 remote_flushes;
 	u64 resets;          /* every root dropped: the guest changed NXE or paging mode */
 	u64 zap_alls;        /* every shadow page freed: a fault the shadow allows kept coming back */
+	u64 arms;            /* arming periods begun: a vCPU's CR3-target list filled */
+	u64 disarms[DISARM_CAUSES];
+	u64 disarm_kicks;    /* other vCPUs made to exit so their target lists could be emptied */
 };
 
 struct shadow_mmu {
@@ -74,6 +92,7 @@ struct shadow_mmu {
 	bool others_running;   /* false: flush_others has nobody to wait for */
 	bool remote_owed;      /* write protection changed or tables were freed: flush the others */
 	bool hidden_seen;      /* the guest mapped hypervisor memory (for one log line) */
+	u32 armed;             /* vCPUs holding an armed pair (shadow_arm), their hardware's list maybe already empty */
 	struct shadow_stats stats;
 };
 
@@ -86,6 +105,17 @@ struct shadow_vcpu {
 	u64 guest_cr3;
 	enum shadow_flush flush; /* the strongest flush owed to this CPU's TLB */
 	u64 cr3_switches;        /* per vCPU: the fast path counts without the engine's lock */
+	/*
+	 * The root pair in this vCPU's CR3-target list (its page at the even
+	 * index), pinned while it is there; NULL: none.
+	 */
+	struct spt_page *armed;
+	/*
+	 * A CR3 write of this vCPU's that exited went between the two roots of a
+	 * pair: the guest runs KPTI on 8 KiB pairs (set once, never cleared).
+	 */
+	bool kpti_seen;
+	u64 cr3_read_exits, cr3_write_exits;
 };
 
 /*
@@ -119,6 +149,58 @@ void shadow_zap_all(struct shadow_mmu *m, struct shadow_vcpu *sv);
 
 /* Forget this vCPU's roots (its paging rules changed): the next set_cr3 rebuilds them. */
 void shadow_reset(struct shadow_mmu *m, struct shadow_vcpu *sv);
+
+/*
+ * CR3-target lists. A KPTI system call flips CR3 bit 12 twice: between the
+ * two roots of a pair, which are 8 KiB-aligned (kernel at S, user at
+ * S + 4 KiB) because the guest's two tables are. With both roots in the
+ * vCPU's CR3-target list the CPU makes those writes itself, without an
+ * exit, so nothing is synced at them: a vCPU is armed only while no table
+ * anywhere is out of sync, and the first write that puts one out of sync
+ * disarms every vCPU before the writer goes on (shadow_disarm_all).
+ */
+
+/*
+ * Arm @sv if it may be: it has switched between the roots of a pair by a
+ * CR3 write that exited (kpti_seen), nothing is out of sync, and both roots
+ * of the pair it is on are there. Pins the pair and gives the two values for
+ * the target list. Checked at each entry (a context switch, a flush point
+ * that synced everything), so shadow_may_arm says without the lock whether
+ * to try.
+ */
+bool shadow_arm(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 targets[2]);
+bool shadow_may_arm(struct shadow_mmu *m, const struct shadow_vcpu *sv);
+
+/* Take @sv's pair out of its target list (the caller empties the hardware's list before entry). */
+void shadow_disarm(struct shadow_mmu *m, struct shadow_vcpu *sv, enum disarm_cause why);
+
+/* A table goes out of sync: disarm @sv, and every other vCPU through env.disarm_others. */
+void shadow_disarm_all(struct shadow_mmu *m, struct shadow_vcpu *sv);
+
+/*
+ * At an exit of an armed vCPU: @hw is the CR3 the CPU runs on, which the
+ * guest may have moved to the other root of the pair without an exit.
+ * Brings sv->root and sv->guest_cr3 up to date.
+ */
+void shadow_follow_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 hw);
+
+/*
+ * A CR3 value the guest may have read while armed (a shadow root's
+ * address, saved by an NMI handler and written back later): if @val names
+ * one of the two roots of the pair @sv is on, *@guest is the guest's CR3
+ * for it.
+ */
+bool shadow_root_value(struct shadow_mmu *m, const struct shadow_vcpu *sv, u64 val, u64 *guest);
+
+/* Could @val be a root's address at all? (no lock: the slots never move) */
+static inline bool shadow_in_root_slots(const struct shadow_mmu *m, u64 val)
+{
+	u64 a = val & PT_ADDR_MASK, base = m->pool.table_base;
+	return base && a >= base && a < base + 2 * (u64)m->pool.root_pairs * PAGE_SIZE;
+}
+
+/* Are @a and @b the two roots of one pair? */
+bool shadow_same_pair(struct shadow_mmu *m, const struct spt_page *a, const struct spt_page *b);
 
 enum shadow_fault {
 	SF_RETRY,   /* the shadow now maps the access: run the instruction again */

@@ -52,3 +52,11 @@ void root_cache_drop(struct root_cache *rc, const struct spt_page *root)
 		if (rc->slot[i].root == root)
 			remove_at(rc, i--);
 }
+
+bool root_cache_holds(const struct root_cache *rc, const struct spt_page *root)
+{
+	for (unsigned i = 0; i < rc->n; i++)
+		if (rc->slot[i].root == root)
+			return true;
+	return false;
+}

@@ -36,6 +36,9 @@ struct spt_page *root_cache_get(struct root_cache *rc, u64 key);
  */
 void root_cache_put(struct root_cache *rc, u64 key, struct spt_page *root);
 
+/* Is @root in a slot? (no use counted) */
+bool root_cache_holds(const struct root_cache *rc, const struct spt_page *root);
+
 /* Forget every slot holding @root (the engine is freeing it), unpinning it. */
 void root_cache_drop(struct root_cache *rc, const struct spt_page *root);
 

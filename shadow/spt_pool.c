@@ -88,9 +88,12 @@ void spt_free(struct spt_pool *p, struct spt_page *sp)
 	if (p->table_free && !p->table_base)
 		p->table_free(p->ctx, sp->table);
 	sp->in_use = false;
+	sp->hash_next = SPT_NONE;
+	p->used--;
+	if (spt_is_root_slot(sp, p))
+		return; /* a root slot waits for its pair's next root, off the free list */
 	sp->hash_next = p->free_head;
 	p->free_head = idx(p, sp);
-	p->used--;
 }
 
 /* Reclaim the least recently used page nobody pins. */
@@ -98,7 +101,7 @@ static bool reclaim_one(struct spt_pool *p)
 {
 	for (u32 i = p->lru_tail; i != SPT_NONE; i = p->pages[i].lru_prev) {
 		struct spt_page *sp = &p->pages[i];
-		if (sp->pins)
+		if (sp->pins || spt_is_root_slot(sp, p))
 			continue;
 		if (p->unlink)
 			p->unlink(p->ctx, sp);
@@ -107,6 +110,22 @@ static bool reclaim_one(struct spt_pool *p)
 		return true;
 	}
 	return false;
+}
+
+/* Page @i (free) becomes the shadow page of (gfn, role). */
+static struct spt_page *take(struct spt_pool *p, u32 i, u64 table, u64 gfn, union spt_role role)
+{
+	struct spt_page *sp = &p->pages[i];
+	*sp = (struct spt_page){ .gfn = gfn, .role = role, .table = table, .hash_next = SPT_NONE,
+				 .lru_prev = SPT_NONE, .lru_next = SPT_NONE, .in_use = true,
+				 .unsync_next = SPT_NONE };
+	u32 b = bucket_of(gfn);
+	sp->hash_next = p->bucket[b];
+	p->bucket[b] = i;
+	lru_push_front(p, sp);
+	p->used++;
+	p->stats.allocs++;
+	return sp;
 }
 
 struct spt_page *spt_alloc(struct spt_pool *p, u64 gfn, union spt_role role)
@@ -122,25 +141,66 @@ struct spt_page *spt_alloc(struct spt_pool *p, u64 gfn, union spt_role role)
 		p->stats.exhausted++;
 		return NULL;
 	}
-	struct spt_page *sp = &p->pages[i];
-	p->free_head = sp->hash_next;
-	*sp = (struct spt_page){ .gfn = gfn, .role = role, .table = table, .hash_next = SPT_NONE,
-				 .lru_prev = SPT_NONE, .lru_next = SPT_NONE, .in_use = true,
-				 .unsync_next = SPT_NONE };
-	u32 b = bucket_of(gfn);
-	sp->hash_next = p->bucket[b];
-	p->bucket[b] = i;
-	lru_push_front(p, sp);
-	p->used++;
-	p->stats.allocs++;
-	return sp;
+	p->free_head = p->pages[i].hash_next;
+	return take(p, i, table, gfn, role);
+}
+
+void spt_reserve_roots(struct spt_pool *p, u32 pairs)
+{
+	if (2 * pairs > p->capacity)
+		pairs = p->capacity / 2;
+	p->root_pairs = pairs;
+	p->free_head = 2 * pairs < p->capacity ? 2 * pairs : SPT_NONE;
+	for (u32 i = 0; i < 2 * pairs; i++)
+		p->pages[i].hash_next = SPT_NONE;
+}
+
+struct spt_page *spt_partner(struct spt_pool *p, const struct spt_page *sp)
+{
+	if (!spt_is_root_slot(sp, p))
+		return NULL;
+	struct spt_page *o = &p->pages[idx(p, sp) ^ 1];
+	return o->in_use && o->gfn == (sp->gfn ^ 1) && o->role.word == sp->role.word ? o : NULL;
+}
+
+struct spt_page *spt_alloc_root(struct spt_pool *p, u64 gfn, union spt_role role)
+{
+	u32 i = SPT_NONE;
+	for (u32 j = p->bucket[bucket_of(gfn ^ 1)]; j != SPT_NONE; j = p->pages[j].hash_next) {
+		struct spt_page *o = &p->pages[j];
+		if (o->gfn == (gfn ^ 1) && o->role.word == role.word && spt_is_root_slot(o, p) &&
+		    !p->pages[j ^ 1].in_use) {
+			i = j ^ 1;
+			break;
+		}
+	}
+	for (u32 k = 0; i == SPT_NONE && k < p->root_pairs; k++)
+		if (!p->pages[2 * k].in_use && !p->pages[2 * k + 1].in_use)
+			i = 2 * k + (u32)(gfn & 1);
+	u64 table = i == SPT_NONE ? 0 : p->table_base ? p->table_base + (u64)i * PAGE_SIZE
+				  : p->table_alloc ? p->table_alloc(p->ctx) : 0;
+	if (!table) {
+		p->stats.exhausted++;
+		return NULL;
+	}
+	return take(p, i, table, gfn, role);
+}
+
+u32 spt_pick_root_pair(struct spt_pool *p)
+{
+	for (u32 i = p->lru_tail; i != SPT_NONE; i = p->pages[i].lru_prev) {
+		struct spt_page *sp = &p->pages[i], *o = &p->pages[i ^ 1];
+		if (spt_is_root_slot(sp, p) && !sp->pins && !sp->dying && !(o->in_use && (o->pins || o->dying)))
+			return i & ~1u;
+	}
+	return SPT_NONE;
 }
 
 u32 spt_pick_victims(struct spt_pool *p, u32 *out, u32 n)
 {
 	u32 got = 0;
 	for (u32 i = p->lru_tail; i != SPT_NONE && got < n; i = p->pages[i].lru_prev) {
-		if (p->pages[i].pins || p->pages[i].dying)
+		if (p->pages[i].pins || p->pages[i].dying || spt_is_root_slot(&p->pages[i], p))
 			continue;
 		p->pages[i].dying = true;
 		out[got++] = i;

@@ -62,6 +62,14 @@ struct spt_pool {
 	u64 table_base;
 	u32 capacity, used;
 	u32 free_head;
+	/*
+	 * Pages [0, 2 * root_pairs) hold only top-level tables, two by two: pair k
+	 * is pages 2k (a guest frame with bit 0 clear) and 2k + 1 (its odd
+	 * neighbour), so with an 8 KiB-aligned table_base the two roots of a KPTI
+	 * process are an aligned pair. They are off the free list and never
+	 * reclaimed one by one.
+	 */
+	u32 root_pairs;
 	u32 lru_head, lru_tail; /* head = most recently used */
 	u32 bucket[SPT_HASH_BUCKETS];
 	/* Where a shadow table page comes from and goes: the engine's allocator. */
@@ -98,6 +106,30 @@ void spt_free(struct spt_pool *p, struct spt_page *sp);
  * pass over the pool for a whole batch instead of one per page.
  */
 u32 spt_pick_victims(struct spt_pool *p, u32 *out, u32 n);
+
+/*
+ * Set aside the first @pairs pairs of pages for roots (right after
+ * spt_pool_init, before any allocation).
+ */
+void spt_reserve_roots(struct spt_pool *p, u32 pairs);
+
+static inline bool spt_is_root_slot(const struct spt_page *sp, const struct spt_pool *p)
+{
+	return (u32)(sp - p->pages) < 2 * p->root_pairs;
+}
+
+/*
+ * A top-level page for (gfn, role) in its pair: beside its partner (gfn ^ 1,
+ * same role) if that is there, else in a pair with both pages free. NULL if
+ * there is none; the caller frees a pair (spt_pick_root_pair) and asks again.
+ */
+struct spt_page *spt_alloc_root(struct spt_pool *p, u64 gfn, union spt_role role);
+
+/* The least recently used pair whose pages nobody pins (its first index), or SPT_NONE. */
+u32 spt_pick_root_pair(struct spt_pool *p);
+
+/* The other page of @sp's pair if it is in use as @sp's partner, else NULL. */
+struct spt_page *spt_partner(struct spt_pool *p, const struct spt_page *sp);
 
 /* The first page in @gfn's hash chain; follow hash_next, comparing gfn. */
 u32 spt_chain(const struct spt_pool *p, u64 gfn);

@@ -59,7 +59,7 @@ static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exi
 	}
 	cpu_unblock_nmi(); /* so the next NMI reaches this vCPU too (Bochs 2.7 keeps the block past VM entry) */
 	/* Not a stop request (that is checked before every entry): a shootdown, or the guest's NMI. */
-	if (!shadow_nmi_is_kick(v))
+	if (!shadow_nmi_is_kick(v, false))
 		v->nmi_pending = true;
 	return EXIT_RESUME;
 }
@@ -208,7 +208,7 @@ bool guest_stopping(void)
 static bool nmi_in_root(void)
 {
 	struct vcpu *v = this_cpu()->vcpu;
-	if (!stop_requested && v && !shadow_nmi_is_kick(v))
+	if (!stop_requested && v && !shadow_nmi_is_kick(v, true))
 		v->nmi_pending = true;
 	return stop_requested || v;
 }
@@ -365,11 +365,14 @@ void vmx_handle_exit(struct vcpu *v)
 	u64 start = rdtsc();
 	u32 raw = vmcs_read32(VMCS_EXIT_REASON);
 	v->exit_seq++;
+	/* The fast path needs no root for a CR3 read, and takes no CR3 write of an armed vCPU. */
 	if (raw == EXIT_CR_ACCESS && vmx.shadow && shadow_fast_cr_exit(v)) {
 		v->stats.count[EXIT_CR_ACCESS]++;
 		v->stats.cycles[EXIT_CR_ACCESS] += rdtsc() - start;
 		return;
 	}
+	if (v->hw_armed)
+		shadow_follow_hw_cr3(v); /* the guest may have switched CR3 without an exit */
 	struct exit_info x = { EXIT_REASON_BASIC(raw) };
 
 	if (stop_requested) {

@@ -120,8 +120,8 @@ enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 	}
 	case CR_MOV_FROM:
 		if (cr == 3) {
-			/* The guest's own CR3, never the shadow root the CPU runs on. */
-			vcpu_set_gpr(v, CRQ_GPR(q), vcpu_guest_cr3(v));
+			/* The guest's own CR3, or the root it may read without an exit while armed. */
+			vcpu_set_gpr(v, CRQ_GPR(q), shadow_read_cr3(v));
 			vcpu_skip_instruction(v);
 			return EXIT_RESUME;
 		}

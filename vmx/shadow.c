@@ -1,5 +1,6 @@
 /* shadow.c: shadow paging on VT-x: the engine's memory, paging phases per vCPU, TLB shootdowns. */
 #include "shadow.h"
+#include "shadow_stats.h"
 #include "apic_start.h"
 #include "ept.h"
 #include "guest_mem.h"
@@ -63,14 +64,56 @@ static bool others_running(void)
 	return false;
 }
 
-/* Another vCPU asked this one to flush: note it, and say it is done (this CPU is in root mode now). */
-static void ack_kicks(struct vcpu *v)
+/* ---- the CR3-target list in this vCPU's VMCS (shadow/roots.c decides) ---- */
+
+static void targets_fill(struct vcpu *v, const u64 t[2])
 {
+	vmcs_writenat(VMCS_CR3_TARGET_VALUE0, t[0]);
+	vmcs_writenat(VMCS_CR3_TARGET_VALUE1, t[1]);
+	vmcs_write32(VMCS_CR3_TARGET_COUNT, 2);
+	if (vmx.cr3_reads_free)
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc & ~(u32)PROC_CR3_STORE_EXITING);
+	v->hw_armed = true;
+}
+
+/*
+ * SDM Vol. 3C, 25.1.3: with the count 0, every MOV to CR3 exits again. The
+ * root the guest is on is taken from the VMCS first: after this, no exit does.
+ */
+static void targets_empty(struct vcpu *v)
+{
+	shadow_follow_cr3(&mmu, &v->sv, vmcs_readnat(VMCS_GUEST_CR3));
+	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
+	if (vmx.cr3_reads_free)
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc);
+	v->hw_armed = false;
+}
+
+/*
+ * Another vCPU asked this one to flush (and maybe to empty its target
+ * list): note it, and say it is done (this CPU is in root mode now). In an
+ * NMI handler (@in_nmi) the VMCS is not touched, since the interrupted code
+ * may be writing it: a disarm request is then answered before the entry.
+ */
+static void ack_kicks_from(struct vcpu *v, bool in_nmi)
+{
+	if (v->disarm_req) {
+		if (in_nmi)
+			return;
+		if (v->hw_armed)
+			targets_empty(v);
+		v->disarm_req = false;
+	}
 	u32 req = v->kick_req;
 	if (v->kick_ack != req) {
 		v->kick_flush = true;
 		__atomic_store_n(&v->kick_ack, req, __ATOMIC_RELEASE);
 	}
+}
+
+static void ack_kicks(struct vcpu *v)
+{
+	ack_kicks_from(v, false);
 }
 
 /*
@@ -133,6 +176,27 @@ static void flush_others(void *ctx)
 	}
 }
 
+/*
+ * A table goes out of sync while other vCPUs may switch CR3 from their
+ * target lists: each that has one filled is asked to empty it and kicked,
+ * as for a shootdown, and the writer waits for every answer.
+ */
+static u32 disarm_others(void *ctx)
+{
+	struct vcpu *self = this_cpu()->vcpu;
+	u32 n = 0;
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (o && o != self && __atomic_load_n(&o->hw_armed, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&o->disarm_req, true, __ATOMIC_SEQ_CST);
+			n++;
+		}
+	}
+	if (n)
+		flush_others(ctx);
+	return n;
+}
+
 static void lock(struct vcpu *v)
 {
 	while (!spin_trylock(&mmu_lock)) {
@@ -153,7 +217,8 @@ status_t shadow_setup(u64 top)
 	u64 nr_gfns = top >> PAGE_SHIFT;
 	u64 meta_pages = ALIGN_UP(nr_gfns * sizeof(struct gfn_meta), PAGE_SIZE) / PAGE_SIZE;
 	u64 desc_pages = ALIGN_UP((u64)capacity * sizeof(struct spt_page), PAGE_SIZE) / PAGE_SIZE;
-	u64 tables = palloc(capacity, PALLOC_ANYWHERE);
+	/* 8 KiB-aligned, so the roots of a pair differ in CR3 bit 12 alone (shadow/roots.c). */
+	u64 tables = palloc_aligned(capacity, 2 * PAGE_SIZE, PALLOC_ANYWHERE);
 	u64 pages = palloc(desc_pages, PALLOC_ANYWHERE);
 	u64 meta = palloc(meta_pages, PALLOC_ANYWHERE);
 	u64 scratch = palloc(1, PALLOC_ANYWHERE);
@@ -162,7 +227,8 @@ status_t shadow_setup(u64 top)
 		       capacity, (unsigned long long)(meta_pages * 4), (unsigned long long)(top / MiB));
 		return ST_NO_MEMORY;
 	}
-	struct shadow_env env = { guest_table, shadow_table, kind, trap_write, flush_others, scratch, NULL };
+	struct shadow_env env = { guest_table, shadow_table, kind, trap_write, disarm_others, flush_others,
+				  scratch, NULL };
 	shadow_init(&mmu, (struct spt_page *)(uintptr_t)pages, capacity, tables,
 		    (struct gfn_meta *)(uintptr_t)meta, nr_gfns, &env);
 	maxphyaddr = cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
@@ -239,10 +305,23 @@ bool shadow_paging_on(struct vcpu *v)
 	return true;
 }
 
+/* The target list no longer fits this vCPU's paging: empty it (the hardware's before entry). */
+static void disarm_self(struct vcpu *v)
+{
+	if (!v->sv.armed)
+		return;
+	lock(v);
+	shadow_disarm(&mmu, &v->sv, DISARM_RESET);
+	unlock();
+}
+
 void shadow_paging_off(struct vcpu *v)
 {
 	/* Only with unrestricted guest (checked by the caller): linear is physical, and the EPT maps it. */
 	u64 cr3 = v->sv.guest_cr3;
+	disarm_self(v);
+	if (v->hw_armed)
+		targets_empty(v);
 	v->shadow_on = false;
 	vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS,
 		     vmx.proc2 | PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST);
@@ -257,6 +336,19 @@ bool shadow_load_cr3(struct vcpu *v, u64 val)
 	/* With PCIDE, bit 63 asks the CPU to keep the PCID's translations (SDM Vol. 3A, 4.10.4.1). */
 	bool flush = !(pcide && (val & CR3_NO_FLUSH));
 	val &= ~CR3_NO_FLUSH;
+	v->sv.cr3_write_exits++;
+	if (v->shadow_on && vmx.cr3_targets && shadow_in_root_slots(&mmu, val)) {
+		/*
+		 * A root's address the guest read while armed and writes back now
+		 * (RESTORE_CR3 after an NMI): the guest's CR3 for that root.
+		 */
+		u64 guest;
+		lock(v);
+		bool shadow_value = shadow_root_value(&mmu, &v->sv, val, &guest);
+		unlock();
+		if (shadow_value)
+			val = guest;
+	}
 	if (!v->shadow_on) {
 		vmcs_writenat(VMCS_GUEST_CR3, val);
 		v->sv.flush = FLUSH_ALL;
@@ -271,6 +363,7 @@ void shadow_paging_rules_changed(struct vcpu *v, bool flush)
 {
 	if (!v->shadow_on)
 		return;
+	disarm_self(v); /* PCIDE, say, changes what the guest writes to CR3 */
 	/* A root built under other rules is replaced by shadow_set_cr3 itself. */
 	if (!load_root(v, v->sv.guest_cr3, flush))
 		stop_no_root(v, v->sv.guest_cr3);
@@ -295,8 +388,10 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 	if (CRQ_NUMBER(q) != 3)
 		return false;
 	if (CRQ_ACCESS_TYPE(q) == CR_MOV_FROM) {
-		vcpu_set_gpr(v, CRQ_GPR(q), v->sv.guest_cr3);
+		vcpu_set_gpr(v, CRQ_GPR(q), shadow_read_cr3(v));
 	} else if (CRQ_ACCESS_TYPE(q) == CR_MOV_TO) {
+		if (v->hw_armed)
+			return false; /* a write outside the pair: the target list follows it, under the lock */
 		u64 val = vcpu_gpr(v, CRQ_GPR(q));
 		bool pcide = vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE;
 		bool flush = !(pcide && (val & CR3_NO_FLUSH));
@@ -308,6 +403,9 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 		if (!root || root->role.word != v->sv.root->role.word)
 			return false;
 		v->sv.cr3_switches++;
+		v->sv.cr3_write_exits++;
+		if (!pcide && shadow_same_pair(&mmu, v->sv.root, root))
+			v->sv.kpti_seen = true;
 		if (root != v->sv.root || flush)
 			v->sv.flush = v->sv.flush > FLUSH_NONGLOBAL ? v->sv.flush : FLUSH_NONGLOBAL;
 		v->sv.root = root;
@@ -319,6 +417,45 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 	vcpu_skip_instruction(v);
 	shadow_before_entry(v);
 	return true;
+}
+
+u64 shadow_read_cr3(struct vcpu *v)
+{
+	if (!v->shadow_on)
+		return vmcs_readnat(VMCS_GUEST_CR3);
+	v->sv.cr3_read_exits++;
+	/* Armed, the guest must read the root it runs on: it flips bit 12 of that and writes it back. */
+	return v->hw_armed ? vmcs_readnat(VMCS_GUEST_CR3) : v->sv.guest_cr3;
+}
+
+void shadow_follow_hw_cr3(struct vcpu *v)
+{
+	/* The armed pair is pinned and only this vCPU moves its own root: no lock needed. */
+	shadow_follow_cr3(&mmu, &v->sv, vmcs_readnat(VMCS_GUEST_CR3));
+}
+
+/*
+ * Before entry: the target list as the engine wants it. Emptied at once
+ * when the engine disarmed this vCPU; filled, under the lock, once this
+ * vCPU made a KPTI switch, whenever it runs on a pair and nothing is out of
+ * sync (shadow_arm).
+ */
+static void targets_before_entry(struct vcpu *v)
+{
+	if (v->hw_armed && !v->sv.armed)
+		targets_empty(v);
+	if (v->hw_armed || !vmx.cr3_targets || (!v->sv.armed && !v->sv.kpti_seen))
+		return; /* the last: every entry of a guest without KPTI pairs (or with PCID) */
+	if (!v->sv.armed && (!shadow_may_arm(&mmu, &v->sv) || v->disarm_req ||
+			     (vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE)))
+		return;
+	u64 t[2];
+	lock(v);
+	if (v->sv.armed)
+		shadow_disarm(&mmu, &v->sv, DISARM_REMOTE); /* another vCPU emptied the hardware's list */
+	if (!v->disarm_req && !(vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE) && shadow_arm(&mmu, &v->sv, t))
+		targets_fill(v, t);
+	unlock();
 }
 
 /* ---- exits ---- */
@@ -538,7 +675,7 @@ enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x)
 
 /* ---- around VM entry ---- */
 
-bool shadow_nmi_is_kick(struct vcpu *v)
+bool shadow_nmi_is_kick(struct vcpu *v, bool in_nmi)
 {
 	/*
 	 * NMIs do not queue: two shootdowns may arrive as one NMI, and then a
@@ -549,13 +686,15 @@ bool shadow_nmi_is_kick(struct vcpu *v)
 	while (n && !__atomic_compare_exchange_n(&v->kick_nmis, &n, n - 1, false, __ATOMIC_SEQ_CST,
 						 __ATOMIC_SEQ_CST))
 		;
-	ack_kicks(v);
+	ack_kicks_from(v, in_nmi);
 	return n != 0;
 }
 
 void shadow_before_entry(struct vcpu *v)
 {
 	ack_kicks(v);
+	if (v->shadow_on)
+		targets_before_entry(v);
 	enum shadow_flush f = v->sv.flush;
 	if (v->kick_flush) {
 		v->kick_flush = false;
@@ -589,37 +728,8 @@ void shadow_before_entry(struct vcpu *v)
 	}
 }
 
-/* ---- statistics ---- */
-
 void shadow_print_stats(void)
 {
-	if (vmx.use_ept)
-		return;
-	const struct shadow_stats *s = &mmu.stats;
-	u64 hits = 0, misses = 0, evictions = 0, switches = 0;
-	for (unsigned i = 0; i < ncpus_online; i++) {
-		struct vcpu *v = cpus[i]->vcpu;
-		if (!v)
-			continue;
-		hits += v->sv.rc.hits;
-		misses += v->sv.rc.misses;
-		evictions += v->sv.rc.evictions;
-		switches += v->sv.cr3_switches;
-	}
-	pr_info("stat shadow faults fill=%llu guest=%llu dirty=%llu unsync=%llu spurious=%llu mmio=%llu",
-		(unsigned long long)s->fault_fill, (unsigned long long)s->fault_guest,
-		(unsigned long long)s->fault_dirty, (unsigned long long)s->fault_unsync,
-		(unsigned long long)s->fault_spurious, (unsigned long long)s->fault_mmio);
-	pr_info("stat shadow cr3 switches=%llu root_hits=%llu root_misses=%llu root_evictions=%llu",
-		(unsigned long long)switches, (unsigned long long)hits,
-		(unsigned long long)misses, (unsigned long long)evictions);
-	pr_info("stat shadow sync resyncs=%llu pages_resynced=%llu entries_zapped=%llu unsync_writes=%llu unshadowed=%llu",
-		(unsigned long long)s->resyncs, (unsigned long long)s->pages_resynced,
-		(unsigned long long)s->entries_zapped, (unsigned long long)s->fault_unsync,
-		(unsigned long long)s->unshadowed);
-	pr_info("stat shadow pool pages=%u used=%u reclaims=%llu protects=%llu rmap_scans=%llu remote_flushes=%llu resets=%llu zap_alls=%llu",
-		mmu.pool.capacity, mmu.pool.used, (unsigned long long)s->reclaims,
-		(unsigned long long)s->protects, (unsigned long long)s->rmap_scans,
-		(unsigned long long)s->remote_flushes, (unsigned long long)s->resets,
-		(unsigned long long)s->zap_alls);
+	if (!vmx.use_ept)
+		shadow_stats_print(&mmu);
 }

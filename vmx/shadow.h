@@ -27,6 +27,11 @@ bool shadow_load_cr3(struct vcpu *v, u64 val);
 /* The guest changed CR4 bits that rule translations (PGE, PCIDE, SMEP, SMAP) or EFER.NXE/CR0.WP. */
 void shadow_paging_rules_changed(struct vcpu *v, bool flush);
 
+/* An exit of a vCPU whose CR3-target list is filled: bring its root up to date from the VMCS. */
+void shadow_follow_hw_cr3(struct vcpu *v);
+/* What a MOV from CR3 gives the guest. */
+u64 shadow_read_cr3(struct vcpu *v);
+
 /* A CR-access exit handled before the generic exit path, if it is a simple CR3 access. */
 bool shadow_fast_cr_exit(struct vcpu *v);
 
@@ -38,7 +43,7 @@ enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x);
  * An NMI reached this vCPU (by exit, or in root mode). True if it was a
  * shootdown request from another vCPU rather than the guest's NMI.
  */
-bool shadow_nmi_is_kick(struct vcpu *v);
+bool shadow_nmi_is_kick(struct vcpu *v, bool in_nmi);
 /* Just before VM entry: flush what this CPU's TLB owes, load CR2 for an injected #PF. */
 void shadow_before_entry(struct vcpu *v);
 

@@ -95,6 +95,9 @@ struct vcpu {
 	volatile u32 kick_req, kick_ack;
 	volatile u32 kick_nmis;  /* NMIs sent for shootdowns and not yet seen: not the guest's */
 	volatile bool kick_flush;
+	/* CR3-target list (vmx/cr3_targets.c): filled in this vCPU's VMCS; another vCPU asks it emptied. */
+	bool hw_armed;
+	volatile bool disarm_req;
 };
 
 /* The VM-entry stubs in vmx/entry.asm. They return only if the VM entry fails. */

@@ -110,6 +110,23 @@ status_t vmx_global_init(void)
 	vmx.proc = adjust("processor-based", c->proc_ctls,
 			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY | paging,
 			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | paging);
+	if (vmx.shadow) {
+		/*
+		 * SDM Vol. 3C, A.6: IA32_VMX_MISC bits 24:16 count the CR3-target
+		 * values. CR3-store exiting can be cleared only where the (TRUE)
+		 * control MSR allows it (not on the first VT-x parts, whose
+		 * VMX_BASIC bit 55 is 0).
+		 */
+		unsigned n = (unsigned)((c->msr[MSR_IA32_VMX_MISC - MSR_IA32_VMX_FIRST] >> 16) & 0x1FF);
+		vmx.cr3_targets = n >= 2 ? 2 : 0;
+		vmx.cr3_reads_free = vmx.cr3_targets && !(c->proc_ctls & PROC_CR3_STORE_EXITING) &&
+				     opts.cr3_store_exiting == CR3_STORE_AUTO;
+		pr_info("vmx: shadow paging: %u CR3-target values; %s", n,
+			!vmx.cr3_targets ? "KPTI's CR3 switches all exit"
+			: vmx.cr3_reads_free ? "KPTI's CR3 switches run without exits while armed"
+			: (c->proc_ctls & PROC_CR3_STORE_EXITING) ? "CR3 writes run from the target list, CR3 reads exit (the CPU cannot clear CR3-store exiting)"
+							      : "CR3 writes run from the target list, CR3 reads exit (cr3_store_exiting=always)");
+	}
 	u32 want2 = PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES |
 		    PROC2_ENABLE_USER_WAIT_PAUSE;
 	if (vmx.use_ept)

@@ -62,6 +62,13 @@ struct vmx_config {
 	bool unrestricted;
 	bool trap_efer;    /* the guest's EFER is kept by slatvisor (shadow paging, or MSR-load lists) */
 	bool efer_by_list; /* no VM-entry "load IA32_EFER": EFER is switched by MSR-load lists */
+	/*
+	 * Shadow paging: KPTI's CR3 switches run from the CR3-target list
+	 * (shadow/roots.c). cr3_targets: how many values the CPU takes (0: not
+	 * used); cr3_reads_free: CR3-store exiting may be cleared while armed.
+	 */
+	unsigned cr3_targets;
+	bool cr3_reads_free;
 	u32 preemption_ticks; /* nonzero: every vCPU exits at least this often (preemption timer units) */
 	u32 pin, proc, proc2, exit, entry; /* controls every vCPU starts with */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;

@@ -103,9 +103,9 @@ check_memcheck_and_shadow() {
 }
 
 # The memcheck guest on shadow paging with KPTI as asked: its report, memcheck, the engine's counters.
-shadow_boot() { # CPU-MODEL VCPUS TIMEOUT ISO-NAME PTI HV-CMDLINE
+shadow_boot() { # CPU-MODEL VCPUS TIMEOUT ISO-NAME PTI HV-CMDLINE [GUEST-OPTIONS]
 	boot_guest --bochs --cpu "$1" --cpus "$2" --timeout "$3" \
-		--iso "$(guest_iso "$4-pti$5" "pti=$5 slat.memcheck=1" "$6")"
+		--iso "$(guest_iso "$4-pti$5" "pti=$5 slat.memcheck=1 ${7:-}" "$6")"
 	check_guest_ran "$2"
 	expect "guest: kpti=$5"
 	check_memcheck_and_shadow "$2"
@@ -121,16 +121,20 @@ check_aps_interpreted() { # VCPUS
 	reject 'failed to wakeup|start-up code stopped in the interpreter|has not answered a TLB shootdown'
 }
 
+# With KPTI and no PCID, vCPUs were armed (their KPTI switches ran from the CR3-target list) and
+# disarmed when tables went out of sync.
+expect_armed() {
+	expect 'stat shadow targets arms=[1-9][0-9]* disarms_unsync=[1-9][0-9]* '
+}
+
 # Core 2 (no EPT): shadow paging, EFER switched by MSR-load lists, VCPUS vCPUs.
-shadow_penryn() { # PTI VCPUS TIMEOUT
-	shadow_boot core2_penryn_t9600 "$2" "$3" "penryn$2" "$1" ''
+shadow_penryn() { # PTI VCPUS TIMEOUT [ISO-NAME HV-CMDLINE]
+	shadow_boot core2_penryn_t9600 "$2" "$3" "${4:-penryn$2}" "$1" "${5:-}"
 	expect 'vmx: EPT off, VPID off, unrestricted guest off, EFER by MSR-load lists'
 	expect 'vmx: this CPU has no usable EPT: guest paging runs on shadow page tables'
 	expect "shadow: vcpu$(($2 - 1)) turned paging on"
 	check_aps_interpreted "$2"
 }
-case_bochs_penryn_shadow_pti_on() { shadow_penryn on 1 1200; }
-case_bochs_penryn_shadow_pti_off() { shadow_penryn off 1 1200; }
 
 # Core 2 on 2 CPUs with shadow_smp=auto: the guest gets one vCPU (nr_cpus=1), and the log says why.
 case_bochs_penryn_2cpu_guest_one_vcpu() {
@@ -139,6 +143,18 @@ case_bochs_penryn_2cpu_guest_one_vcpu() {
 	expect 'shadow paging without the preemption timer: the guest runs on one vCPU \(nr_cpus=1\); shadow_smp=on gives it all 2 CPUs'
 	expect 'linux: command line ".* nr_cpus=1"'
 	reject 'vcpu1: started by the guest'
+}
+case_bochs_penryn_shadow_pti_on() {
+	shadow_penryn on 1 1200
+	expect "vmx: shadow paging: 4 CR3-target values; KPTI's CR3 switches run without exits while armed"
+	expect_armed
+}
+case_bochs_penryn_shadow_pti_off() { shadow_penryn off 1 1200; }
+# As a real Core 2: CR3 reads exit (cr3_store_exiting=always), CR3 writes still run from the list.
+case_bochs_penryn_shadow_pti_on_cr3_store_always() {
+	shadow_penryn on 1 1200 penryn-store cr3_store_exiting=always
+	expect 'vmx: shadow paging: 4 CR3-target values; CR3 writes run from the target list, CR3 reads exit \(cr3_store_exiting=always\)'
+	expect_armed
 }
 
 # Haswell with paging=shadow on 2 CPUs: the AP starts in real mode on the EPT (unrestricted guest)
@@ -153,6 +169,16 @@ shadow_haswell() {
 }
 case_bochs_haswell_shadow_2cpu_pti_on() { shadow_haswell on; }
 case_bochs_haswell_shadow_2cpu_pti_off() { shadow_haswell off; }
+# Without PCID (clearcpuid=145: X86_FEATURE_PCID, 4*32+17) the two vCPUs are armed; a table going out of sync on one kicks the other out of its
+# target list before the writer resumes.
+case_bochs_haswell_shadow_2cpu_pti_on_nopcid() {
+	shadow_boot corei7_haswell_4770 2 2400 hswshadow-nopcid on paging=shadow clearcpuid=145
+	expect 'vmx: paging=shadow: guest paging runs on shadow page tables'
+	expect 'shadow: vcpu1 turned paging on'
+	reject 'failed to wakeup|has not answered a TLB shootdown'
+	expect_armed
+	expect 'stat shadow targets .* disarms_remote=[1-9][0-9]* .* disarm_kicks=[1-9]'
+}
 
 # make bench's pipeline on one configuration (quick): the guest's figures, the exits by reason,
 # the modeled time, the report and the chart. The numbers themselves are in docs/benchmarks.md.

@@ -1,16 +1,9 @@
 /* test_guest_walk.c: the guest walker against the SDM's rules, one rule per case. */
 #include <string.h>
 #include "check.h"
+#include "pte_short.h"
 #include "simmem.h"
 #include "../../shadow/guest_walk.h"
-
-#define P BIT(0)
-#define RW BIT(1)
-#define US BIT(2)
-#define A BIT(5)
-#define D BIT(6)
-#define PS BIT(7)
-#define XD BIT(63)
 
 static struct pt_ops mem;
 static u64 pml4, pdpt, pd, pt;

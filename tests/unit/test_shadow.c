@@ -2,296 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "../../shadow/mmu.h"
-
-#define P BIT(0)
-#define RW BIT(1)
-#define US BIT(2)
-#define A BIT(5)
-#define D BIT(6)
-#define PS BIT(7)
-#define G BIT(8)
-#define XD BIT(63)
-
-/*
- * The simulated machine: 4 MiB of guest RAM at guest-physical 0, of which
- * [HIDDEN_LO, HIDDEN_HI) is the hypervisor's; MMIO up to 8 MiB; nothing
- * above. Shadow tables live in their own "host-physical" range.
- */
-#define RAM_PAGES 1024
-#define RAM_TOP ((u64)RAM_PAGES * PAGE_SIZE)
-#define HIDDEN_LO 0x300000ULL
-#define HIDDEN_HI 0x340000ULL
-#define MMIO_TOP 0x800000ULL
-#define SPT_BASE 0x40000000ULL
-#define SCRATCH 0x50000000ULL
-#define MAX_POOL 512
-
-static u64 (*ram)[512];
-static u64 (*spt)[512];
-static struct spt_page pages[MAX_POOL];
-static struct gfn_meta meta[RAM_PAGES];
-static struct shadow_mmu m;
-static struct shadow_vcpu sv;
-static u64 next_free_gfn;
-
-static u64 *guest_table(void *ctx, u64 gpa)
-{
-	(void)ctx;
-	if (gpa >= RAM_TOP || (gpa >= HIDDEN_LO && gpa < HIDDEN_HI))
-		return NULL;
-	return ram[gpa / PAGE_SIZE];
-}
-
-static u64 *shadow_table(void *ctx, u64 hpa)
-{
-	(void)ctx;
-	if (hpa < SPT_BASE || hpa >= SPT_BASE + (u64)MAX_POOL * PAGE_SIZE)
-		return NULL;
-	return spt[(hpa - SPT_BASE) / PAGE_SIZE];
-}
-
-static enum gpa_kind kind(void *ctx, u64 gpa)
-{
-	(void)ctx;
-	if (gpa >= HIDDEN_LO && gpa < HIDDEN_HI)
-		return GPA_HIDDEN;
-	return gpa < RAM_TOP ? GPA_RAM : gpa < MMIO_TOP ? GPA_MMIO : GPA_NONE;
-}
-
-static void setup(u32 capacity)
-{
-	if (!ram) {
-		ram = aligned_alloc(PAGE_SIZE, RAM_PAGES * PAGE_SIZE);
-		spt = aligned_alloc(PAGE_SIZE, MAX_POOL * PAGE_SIZE);
-	}
-	memset(ram, 0, RAM_PAGES * PAGE_SIZE);
-	memset(spt, 0xAB, MAX_POOL * PAGE_SIZE); /* the engine must zero what it uses */
-	struct shadow_env env = { guest_table, shadow_table, kind, NULL, NULL, SCRATCH, NULL };
-	shadow_init(&m, pages, capacity, SPT_BASE, meta, RAM_PAGES, &env);
-	memset(&sv, 0, sizeof(sv));
-	next_free_gfn = 16;
-}
-
-static u64 alloc_gpage(void)
-{
-	if (next_free_gfn * PAGE_SIZE == HIDDEN_LO)
-		next_free_gfn = HIDDEN_HI / PAGE_SIZE;
-	u64 gpa = next_free_gfn++ * PAGE_SIZE;
-	memset(ram[gpa / PAGE_SIZE], 0, PAGE_SIZE);
-	return gpa;
-}
-
-static struct gw_paging guest_pg(u64 cr3, bool nxe, bool smep)
-{
-	return (struct gw_paging){ .cr3 = cr3, .nxe = nxe, .wp = true, .smep = smep,
-				   .gbpages = true, .maxphyaddr = 46 };
-}
-
-/* ---- the simulated CPU: walks the shadow tables, takes #PF exits to the engine ---- */
-
-enum outcome { OK, GUEST_PF, STOPPED };
-struct result {
-	enum outcome o;
-	u64 gpa;
-	u32 pfec;
-};
-
-static struct result cpu_access(const struct gw_paging *gpg, u64 va, u32 access)
-{
-	struct pt_ops hw = { P, PS, 0, 3, shadow_table, NULL, NULL, { 0 } };
-	/* The hardware runs with WP set and the guest's NXE/SMEP/SMAP on the shadow root. */
-	struct gw_paging hpg = *gpg;
-	hpg.cr3 = sv.root->table;
-	hpg.wp = true;
-	hpg.maxphyaddr = 46;
-	for (int tries = 0; tries < 8; tries++) {
-		struct gw_result r;
-		if (guest_walk(&hw, &hpg, va, access, &r))
-			return (struct result){ OK, r.gpa, 0 };
-		u32 gpfec = 0;
-		u64 gpa = 0;
-		switch (shadow_page_fault(&m, &sv, gpg, va, r.pfec, &gpfec, &gpa)) {
-		case SF_RETRY:
-			continue;
-		case SF_INJECT:
-			return (struct result){ GUEST_PF, 0, gpfec };
-		default:
-			return (struct result){ STOPPED, gpa, 0 };
-		}
-	}
-	return (struct result){ STOPPED, ~0ULL, 0 }; /* the engine keeps "fixing" the same fault */
-}
-
-/* What the architecture says, on a snapshot so the reference walk changes no A/D bit. */
-static struct result reference(const struct gw_paging *gpg, u64 va, u32 access)
-{
-	static u64 (*snap)[512];
-	if (!snap)
-		snap = aligned_alloc(PAGE_SIZE, RAM_PAGES * PAGE_SIZE);
-	memcpy(snap, ram, RAM_PAGES * PAGE_SIZE);
-	u64 (*live)[512] = ram;
-	ram = snap;
-	struct pt_ops gm = { P, PS, 0, 3, guest_table, NULL, NULL, { 0 } };
-	struct gw_result r;
-	bool ok = guest_walk(&gm, gpg, va, access, &r);
-	ram = live;
-	if (!ok)
-		return (struct result){ GUEST_PF, 0, r.pfec };
-	if (kind(NULL, r.gpa) == GPA_NONE)
-		return (struct result){ STOPPED, r.gpa, 0 };
-	return (struct result){ OK, r.gpa, 0 };
-}
-
-static bool same(struct result want, struct result got)
-{
-	if (want.o != got.o)
-		return false;
-	if (want.o == GUEST_PF)
-		return want.pfec == got.pfec;
-	if (want.o == OK && kind(NULL, want.gpa) == GPA_HIDDEN) /* never the hypervisor's memory */
-		return (got.gpa & ~(PAGE_SIZE - 1)) == SCRATCH;
-	return want.gpa == got.gpa;
-}
-
-/* No shadow leaf maps hypervisor memory or a frame beyond everything. */
-static bool leaves_safe(void)
-{
-	for (u32 s = 0; s < m.pool.capacity; s++) {
-		struct spt_page *sp = &m.pool.pages[s];
-		if (!sp->in_use || sp->role.level != 1)
-			continue;
-		u64 *t = shadow_table(NULL, sp->table);
-		for (unsigned i = 0; i < 512; i++) {
-			u64 a = t[i] & PT_ADDR_MASK;
-			if ((t[i] & P) && a != SCRATCH && kind(NULL, a) != GPA_RAM && kind(NULL, a) != GPA_MMIO) {
-				fprintf(stderr, "    shadow page %u (gfn 0x%llx role 0x%x) entry %u = 0x%llx\n", s,
-					(unsigned long long)sp->gfn, sp->role.word, i, (unsigned long long)t[i]);
-				return false;
-			}
-		}
-	}
-	return true;
-}
-
-/* ---- a guest with several address spaces sharing a kernel half and a direct map ---- */
-
-#define NSPACES 4
-#define PHYSMAP 0xFFFF888000000000ULL /* all guest RAM, 2 MiB pages, supervisor RW */
-#define KERNEL 0xFFFFFFFF80000000ULL
-
-static u64 pml4[NSPACES], kpdpt, physmap_pdpt, physmap_pd;
-static u64 tables[64]; /* every guest table the random edits may change */
-static int table_level[64];
-static unsigned ntables;
-static u64 touched[48];
-static unsigned ntouched;
-
-static u64 *gentry(u64 table, unsigned i)
-{
-	return &ram[table / PAGE_SIZE][i];
-}
-
-/* The guest writes its page tables as Linux does: through its direct map, so protection is exercised. */
-static void guest_write(const struct gw_paging *gpg, u64 gpa, u64 val)
-{
-	struct result r = cpu_access(gpg, PHYSMAP + gpa, GW_WRITE);
-	CHECK(r.o == OK && r.gpa == PHYSMAP - PHYSMAP + gpa);
-	*(u64 *)((u8 *)ram + gpa) = val;
-}
-
-static void add_table(u64 t, int level)
-{
-	tables[ntables] = t;
-	table_level[ntables++] = level;
-}
-
-static void build_guest(void)
-{
-	ntables = ntouched = 0;
-	kpdpt = alloc_gpage();
-	physmap_pdpt = alloc_gpage();
-	physmap_pd = alloc_gpage();
-	for (unsigned i = 0; i < 2; i++) /* 0-4 MiB */
-		*gentry(physmap_pd, i) = (i * 2 * MiB) | P | RW | A | D | PS | G;
-	*gentry(physmap_pdpt, 0) = physmap_pd | P | RW | A;
-	/* A kernel half shared by every address space: one PD, one PT. */
-	u64 kpd = alloc_gpage(), kpt = alloc_gpage();
-	*gentry(kpdpt, pt_index(KERNEL, 3)) = kpd | P | RW | A;
-	*gentry(kpd, 0) = kpt | P | RW | A;
-	add_table(kpd, 2);
-	add_table(kpt, 1);
-	for (unsigned s = 0; s < NSPACES; s++) {
-		pml4[s] = alloc_gpage();
-		u64 pdpt = alloc_gpage(), pd = alloc_gpage(), pt = alloc_gpage();
-		*gentry(pml4[s], pt_index(PHYSMAP, 4)) = physmap_pdpt | P | RW | A;
-		*gentry(pml4[s], pt_index(KERNEL, 4)) = kpdpt | P | RW | A;
-		*gentry(pml4[s], 0) = pdpt | P | RW | US | A;
-		*gentry(pdpt, 0) = pd | P | RW | US | A;
-		*gentry(pd, 0) = pt | P | RW | US | A;
-		add_table(pml4[s], 4);
-		add_table(pdpt, 3);
-		add_table(pd, 2);
-		add_table(pt, 1);
-	}
-}
-
-static u64 rnd(u64 n)
-{
-	return (u64)random() % n;
-}
-
-/* A random but well-formed entry for a table at @level. */
-static u64 random_entry(int level)
-{
-	u64 rights = (rnd(4) ? P : 0) | (rnd(2) ? RW : 0) | (rnd(3) ? US : 0) | (rnd(4) ? A : 0) |
-		     (rnd(2) ? D : 0) | (rnd(5) ? 0 : XD);
-	if (level == 1 || (level == 2 && !rnd(4))) {
-		/* A frame anywhere: RAM (page tables included), hypervisor memory, MMIO, or beyond. */
-		u64 frame = rnd(10) ? rnd(RAM_PAGES) * PAGE_SIZE : rnd(3) * PAGE_SIZE + (rnd(2) ? HIDDEN_LO : RAM_TOP);
-		if (level == 2)
-			return (frame & ~(2 * MiB - 1)) | rights | PS;
-		return frame | rights | (rnd(8) ? 0 : G);
-	}
-	/* A table one level down, from those the guest has. */
-	for (int tries = 0; tries < 16; tries++) {
-		unsigned t = (unsigned)rnd(ntables);
-		if (table_level[t] == level - 1)
-			return tables[t] | rights | RW | US;
-	}
-	return 0;
-}
-
-static u64 random_va(void)
-{
-	if (ntouched && rnd(4))
-		return touched[rnd(ntouched)];
-	u64 va = rnd(3) ? (rnd(8) << 21) | (rnd(16) << 12) : KERNEL + (rnd(16) << 12);
-	if (ntouched < ARRAY_SIZE(touched))
-		touched[ntouched++] = va;
-	return va | rnd(PAGE_SIZE);
-}
-
-static const u32 accesses[] = { 0, GW_WRITE, GW_FETCH, GW_USER, GW_USER | GW_WRITE, GW_USER | GW_FETCH };
-
-static unsigned mismatches;
-
-/* After a flush point the shadow must agree with the guest's tables for every address touched. */
-static void check_all(const struct gw_paging *gpg)
-{
-	for (unsigned t = 0; t < ntouched; t++) {
-		for (unsigned a = 0; a < ARRAY_SIZE(accesses); a++) {
-			struct result want = reference(gpg, touched[t], accesses[a]);
-			struct result got = cpu_access(gpg, touched[t], accesses[a]);
-			if (!same(want, got) && mismatches++ < 5)
-				fprintf(stderr, "    va 0x%llx access %u: want %d/0x%llx/0x%x got %d/0x%llx/0x%x\n",
-					(unsigned long long)touched[t], accesses[a], want.o,
-					(unsigned long long)want.gpa, want.pfec, got.o,
-					(unsigned long long)got.gpa, got.pfec);
-		}
-	}
-	CHECK(leaves_safe());
-}
+#include "shadow_sim.h"
 
 static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed)
 {
@@ -302,7 +13,7 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 	unsigned cur = 0;
 	bool nxe = true, smep = true;
 	struct gw_paging gpg = guest_pg(pml4[cur], nxe, smep);
-	CHECK(shadow_set_cr3(&m, &sv, &gpg, pcide, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, true) != 0);
 	for (unsigned step = 0; step < steps; step++) {
 		switch (rnd(10)) {
 		case 0: case 1: case 2: { /* edit a guest table (never the direct map's own) */
@@ -319,17 +30,17 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 			cur = (unsigned)rnd(NSPACES);
 			bool flush = !pcide || rnd(2);
 			gpg = guest_pg(pml4[cur] | (pcide ? cur + 1 : 0), nxe, smep);
-			CHECK(shadow_set_cr3(&m, &sv, &gpg, pcide, flush) != 0);
+			CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, flush) != 0);
 			if (flush)
 				check_all(&gpg);
 			break;
 		}
 		case 4: /* INVLPG; now and then, the last resort of starting the shadow over */
 			if (!rnd(8)) {
-				shadow_zap_all(&m, &sv);
-				CHECK(shadow_set_cr3(&m, &sv, &gpg, pcide, false) != 0);
+				shadow_zap_all(&m, &cpu->sv);
+				CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, false) != 0);
 			}
-			shadow_flush_point(&m, &sv, FLUSH_ALL);
+			shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 			check_all(&gpg);
 			break;
 		default: { /* an access, which fills (and may meet a stale entry: allowed until a flush) */
@@ -339,7 +50,7 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 		}
 		}
 	}
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	check_all(&gpg);
 	CHECK_EQ(mismatches, 0);
 }
@@ -391,7 +102,7 @@ TEST(shadow_sets_accessed_and_dirty_as_the_cpu_would)
 	u64 va = 0x401000, frame = 0x80000;
 	u64 p4 = simple_space(P | RW | US, frame, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	u64 pte_gpa = (*gentry(*gentry(*gentry(p4, 0) & PT_ADDR_MASK, 0) & PT_ADDR_MASK, 2) & PT_ADDR_MASK) + 8;
 	u64 *pte = (u64 *)((u8 *)ram + pte_gpa);
 	struct result r = cpu_access(&pg, va, GW_USER);
@@ -403,7 +114,7 @@ TEST(shadow_sets_accessed_and_dirty_as_the_cpu_would)
 	CHECK(m.stats.fault_dirty == 1);
 	/* The guest cleans the page (as writeback does) and flushes; the next write dirties it again. */
 	guest_write(&pg, pte_gpa, *pte & ~(u64)D);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va, GW_USER | GW_WRITE);
 	CHECK(r.o == OK);
 	CHECK((*pte & (A | D)) == (A | D));
@@ -419,7 +130,7 @@ TEST(shadow_large_pages_and_a_table_inside_one)
 	*gentry(p3, 1) = p2 | P | RW;
 	*gentry(p2, 0) = 0 | P | RW | PS | A | D; /* maps guest-physical 0-2 MiB, tables included */
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	/* Reading through the large page works; writing to the shadowed table p2 goes out of sync. */
 	struct result r = cpu_access(&pg, va + p2, 0);
 	CHECK(r.o == OK && r.gpa == p2);
@@ -431,7 +142,7 @@ TEST(shadow_large_pages_and_a_table_inside_one)
 	for (unsigned i = 0; i < 512; i++)
 		*gentry(p1, i) = (0x200000 + i * PAGE_SIZE) | P | RW;
 	*gentry(p2, 0) = p1 | P | RW;
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va + 0x5123, 0);
 	CHECK(r.o == OK && r.gpa == 0x205123);
 	/* A 1 GiB guest page. */
@@ -445,7 +156,7 @@ TEST(shadow_injects_nx_smep_and_user_faults_with_the_guests_error_code)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US | XD, 0x80000, va);
 	struct gw_paging pg = guest_pg(p4, true, true);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	struct result r = cpu_access(&pg, va, GW_USER | GW_FETCH);
 	CHECK(r.o == GUEST_PF && r.pfec == (PFEC_P | PFEC_U | PFEC_I));
 	r = cpu_access(&pg, va, GW_FETCH); /* supervisor fetch from a user page under SMEP */
@@ -463,13 +174,13 @@ TEST(shadow_never_maps_hypervisor_memory)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US, HIDDEN_LO + 0x1000, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	struct result r = cpu_access(&pg, va + 0x10, GW_USER | GW_WRITE);
 	CHECK(r.o == OK && r.gpa == SCRATCH + 0x10);
 	CHECK(m.hidden_seen);
 	/* And a guest table placed in hypervisor memory is a reserved-bit fault, not a read of it. */
 	guest_write(&pg, (*gentry(p4, 0) & PT_ADDR_MASK) + 0, HIDDEN_LO | P | RW | US);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va, GW_USER);
 	CHECK(r.o == GUEST_PF && (r.pfec & PFEC_RSVD));
 }
@@ -480,18 +191,18 @@ TEST(shadow_stops_protecting_a_table_written_flush_after_flush_but_never_walked)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US, 0x80000, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	CHECK(cpu_access(&pg, va, GW_USER).o == OK); /* p1 is shadowed now */
 	u64 p3 = *gentry(p4, pt_index(va, 4)) & PT_ADDR_MASK, p2 = *gentry(p3, pt_index(va, 3)) & PT_ADDR_MASK;
 	u64 p1 = *gentry(p2, pt_index(va, 2)) & PT_ADDR_MASK;
 	guest_write(&pg, p2 + pt_index(va, 2) * 8, 0);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	/* Each write after a flush meets write protection until the third flush frees the shadow page. */
 	for (unsigned round = 0; round < 6; round++) {
 		u64 unsync = m.stats.fault_unsync;
 		guest_write(&pg, p1 + round * 8, 0x1234);
 		CHECK((m.stats.fault_unsync > unsync) == (round < 3));
-		shadow_flush_point(&m, &sv, FLUSH_ALL);
+		shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	}
 	CHECK(m.stats.unshadowed == 1);
 	/* Linked again as a table, it is shadowed and protected anew, and translates. */
@@ -499,7 +210,7 @@ TEST(shadow_stops_protecting_a_table_written_flush_after_flush_but_never_walked)
 		guest_write(&pg, p1 + i * 8, 0);
 	guest_write(&pg, p1 + pt_index(va, 1) * 8, 0x81000 | P | RW | US);
 	guest_write(&pg, p2 + pt_index(va, 2) * 8, p1 | P | RW | US);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	struct result r = cpu_access(&pg, va + 0x10, GW_USER);
 	CHECK(r.o == OK && r.gpa == 0x81010);
 	u64 unsync = m.stats.fault_unsync;
@@ -512,14 +223,14 @@ TEST(shadow_protects_a_husk_again_when_a_fill_reaches_it_with_new_rights)
 	u64 va = 0x401000;
 	u64 p4 = simple_space(P | RW | US, 0x80000, va);
 	struct gw_paging pg = guest_pg(p4, true, false);
-	CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 	CHECK(cpu_access(&pg, va, GW_USER).o == OK);
 	u64 p3 = *gentry(p4, pt_index(va, 4)) & PT_ADDR_MASK, p2 = *gentry(p3, pt_index(va, 3)) & PT_ADDR_MASK;
 	u64 p1 = *gentry(p2, pt_index(va, 2)) & PT_ADDR_MASK;
 	/* p1 stays linked, but the guest writes it flush after flush with no access through it. */
 	for (unsigned round = 0; round < 3; round++) {
 		guest_write(&pg, p1 + (pt_index(va, 1) + 1 + round) * 8, 0);
-		shadow_flush_point(&m, &sv, FLUSH_ALL);
+		shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	}
 	CHECK(m.stats.unshadowed == 1);
 	/* The guest changes the rights of the entry pointing to p1 and uses it before any flush. */
@@ -530,7 +241,7 @@ TEST(shadow_protects_a_husk_again_when_a_fill_reaches_it_with_new_rights)
 	u64 unsync = m.stats.fault_unsync;
 	guest_write(&pg, p1 + pt_index(va, 1) * 8, 0x81000 | P | RW | US);
 	CHECK(m.stats.fault_unsync == unsync + 1);
-	shadow_flush_point(&m, &sv, FLUSH_ALL);
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	r = cpu_access(&pg, va, 0);
 	CHECK(r.o == OK && r.gpa == 0x81000);
 }
@@ -542,9 +253,9 @@ TEST(shadow_cr3_switch_with_nothing_unsynced_resyncs_nothing)
 	build_guest();
 	for (unsigned round = 0; round < 200; round++) {
 		struct gw_paging pg = guest_pg(pml4[round % NSPACES], true, false);
-		CHECK(shadow_set_cr3(&m, &sv, &pg, false, true) != 0);
+		CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
 		cpu_access(&pg, round % 7 * PAGE_SIZE, GW_USER);
 	}
 	CHECK(m.stats.resyncs == 0);
-	CHECK(sv.rc.misses == NSPACES); /* each root built once, then always found */
+	CHECK(cpu->sv.rc.misses == NSPACES); /* each root built once, then always found */
 }

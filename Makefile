@@ -20,8 +20,11 @@ GRUB_TIMEOUT  ?= 0
 KERNEL_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-omit-frame-pointer \
-	-fno-asynchronous-unwind-tables -MMD -MP
-NASMFLAGS := -f elf64 -g -I $(BUILD)/inc/
+	-fno-asynchronous-unwind-tables -MMD -MP -fdebug-prefix-map=$(CURDIR)=.
+# No -g for NASM: its DWARF records the build directory, which would make the linker's build id
+# (and so the image and, through the boot's instruction count, the benchmark's figures) depend on
+# where the tree was checked out. gcc's paths are mapped away with -fdebug-prefix-map.
+NASMFLAGS := -f elf64 -I $(BUILD)/inc/
 LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack --build-id=sha1 -T linker.ld
 
 KERNEL_C   := $(wildcard kernel/*.c arch/x86_64/*.c mm/*.c vmx/*.c shadow/*.c emul/*.c)

@@ -1,0 +1,136 @@
+/*
+ * hypercall_abi.h: the VMCALL interface a guest uses to talk to slatvisor, shared by the
+ * hypervisor (vmx/) and the guest tools (iso/initramfs/src/slatmon.c). Plain C with no
+ * includes, so both a freestanding kernel and a static Linux program can use it.
+ * docs/hypercalls.md is the prose version; keep the two in step.
+ *
+ * Discovery: CPUID leaf 0x40000000 returns the "slatvisor" signature; leaf
+ * SLAT_CPUID_FEATURES (0x40000002) returns in EAX the feature bits below. A guest must not
+ * issue VMCALL unless the bit for the function group is set: without it, VMCALL is #UD as on
+ * a CPU without VMX.
+ *
+ * Calling convention (64-bit guest code):
+ *   RAX = function (SLAT_HC_*), RBX, RCX, RDX, RSI = arguments.
+ *   On return RAX = SLAT_OK (0) or a negative SLAT_E_* code; RBX = the result, if any.
+ *   Every other register is preserved. A call never stops the guest: bad arguments give an
+ *   error code. An unknown function gives SLAT_E_NOSYS.
+ *   Calls from CPL 3 give SLAT_E_PERM unless slatvisor was booted with monitor_cpl3=1.
+ */
+#ifndef SLAT_HYPERCALL_ABI_H
+#define SLAT_HYPERCALL_ABI_H
+
+#define SLAT_CPUID_FEATURES 0x40000002u
+#define SLAT_FEATURE_MONITOR (1u << 0) /* the SLAT_HC_MON_* functions work */
+
+/* Function numbers ("SL" in the high half, so a stray VMCALL with RAX=0 is never one). */
+#define SLAT_HC_MON_ADD   0x534C0001u /* add a monitor */
+#define SLAT_HC_MON_DEL   0x534C0002u /* remove a monitor */
+#define SLAT_HC_MON_RING  0x534C0003u /* register this CPU's event ring */
+#define SLAT_HC_MON_STATS 0x534C0004u /* copy the statistics out */
+#define SLAT_HC_MON_LIST  0x534C0005u /* copy the monitor table out */
+
+/* Status codes in RAX. */
+#define SLAT_OK          0
+#define SLAT_E_INVAL    (-1) /* a malformed argument: flags, alignment, zero length */
+#define SLAT_E_NOENT    (-2) /* no monitor with that id */
+#define SLAT_E_RANGE    (-3) /* an address outside guest RAM (MMIO, hypervisor memory, past the end) */
+#define SLAT_E_NOSPC    (-4) /* the page pool or the monitor table is full (monitor_pool= sets the pool) */
+#define SLAT_E_PERM     (-5) /* called from CPL 3 without monitor_cpl3=1 */
+#define SLAT_E_NOSYS    (-6) /* an unknown function */
+#define SLAT_E_NOTSUP   (-7) /* not available in this paging mode */
+#define SLAT_E_FAULT    (-8) /* a guest-linear range that does not translate, or a buffer not in RAM */
+
+/*
+ * SLAT_HC_MON_ADD
+ *   RBX = start address (guest-physical, or guest-linear with SLAT_MON_LINEAR)
+ *   RCX = length in bytes (> 0; the monitor covers every 4 KiB page the range touches)
+ *   RDX = flags: the accesses to watch (SLAT_ACC_*) and SLAT_MON_* options
+ *   RSI = CPU set: bit N = vCPU N; 0 means every vCPU
+ *   returns RBX = the monitor id (> 0)
+ * A guest-linear range is translated through the calling CPU's current CR3 when the monitor
+ * is added; the monitor stays on those frames (it does not follow a page the guest moves).
+ */
+#define SLAT_ACC_R (1u << 0)
+#define SLAT_ACC_W (1u << 1)
+#define SLAT_ACC_X (1u << 2)
+#define SLAT_ACC_MASK 7u
+#define SLAT_MON_LINEAR   (1u << 8) /* RBX is guest-linear */
+#define SLAT_MON_FIRST_RIP (1u << 9) /* log only the first access from each RIP, count the rest */
+
+/* SLAT_HC_MON_DEL: RBX = monitor id. */
+
+/*
+ * SLAT_HC_MON_RING: RBX = guest-physical address of the ring (4 KiB aligned), RCX = its size
+ * in bytes (a multiple of 4 KiB, at least one page). Registers the calling vCPU's ring; RCX = 0
+ * unregisters it. The ring is guest RAM the guest keeps; slatvisor writes records into it and
+ * never blocks: when it is full, records are dropped and counted.
+ *
+ * Layout: a 64-byte header, then records of 64 bytes.
+ *   head  is written by slatvisor: the number of records ever written (slot = head % capacity);
+ *   tail  is written by the guest: the number of records it has consumed;
+ *   the ring is full when head - tail == capacity.
+ */
+#define SLAT_RING_MAGIC 0x474E5253u /* "SRNG" */
+struct slat_ring_header {
+	unsigned int magic;       /* SLAT_RING_MAGIC, written by slatvisor at registration */
+	unsigned int record_size; /* sizeof(struct slat_event) */
+	unsigned long long capacity; /* records that fit after the header */
+	volatile unsigned long long head;    /* slatvisor: records written */
+	volatile unsigned long long tail;    /* guest: records consumed */
+	volatile unsigned long long dropped; /* slatvisor: records lost to a full ring */
+	unsigned long long reserved[3];
+};
+
+struct slat_event {
+	unsigned long long seq;  /* per-CPU sequence number, from 0 */
+	unsigned long long tsc;  /* the guest's TSC at the exit */
+	unsigned int cpu;        /* vCPU index */
+	unsigned int monitor;    /* monitor id */
+	unsigned int access;     /* SLAT_ACC_R, _W or _X: the one access this record is about */
+	unsigned int cpl;
+	unsigned long long gpa;  /* guest-physical address accessed */
+	unsigned long long gla;  /* guest-linear address, or ~0 when the exit gives none */
+	unsigned long long rip;
+	unsigned long long cr3;
+	unsigned long long count; /* 1, or with SLAT_MON_FIRST_RIP the hits from this RIP so far */
+};
+
+/*
+ * SLAT_HC_MON_STATS: RBX = guest-physical address of a struct slat_mon_stats, RCX = its size.
+ * Copies min(RCX, sizeof) bytes.
+ */
+#define SLAT_MAX_CPUS 64
+struct slat_mon_stats {
+	unsigned long long monitors;      /* monitors now */
+	unsigned long long events;        /* records written, all CPUs */
+	unsigned long long dropped;       /* records dropped, all CPUs */
+	unsigned long long violations;    /* EPT violations on watched pages, all CPUs */
+	unsigned long long steps;         /* single steps through a watched access */
+	unsigned long long splits;        /* large pages split */
+	unsigned long long merges;        /* split pages merged back */
+	unsigned long long pool_pages;    /* the pool's size in pages */
+	unsigned long long shared_pages;  /* paging-structure pages of the shared EPT now */
+	unsigned long long shared_boot;   /* ... and at boot */
+	unsigned int nr_cpus;
+	unsigned int reserved;
+	unsigned long long private_pages[SLAT_MAX_CPUS];      /* private pages per CPU now */
+	unsigned long long private_peak[SLAT_MAX_CPUS];       /* ... and at peak */
+	unsigned long long cpu_violations[SLAT_MAX_CPUS];     /* watched-page EPT violations per CPU */
+	unsigned long long cpu_events[SLAT_MAX_CPUS];         /* records per CPU */
+};
+
+/*
+ * SLAT_HC_MON_LIST: RBX = guest-physical address of an array of struct slat_mon_info, RCX = its
+ * size in bytes. Returns RBX = the number of monitors (which may exceed what fitted).
+ */
+struct slat_mon_info {
+	unsigned int id;
+	unsigned int flags;           /* as given to SLAT_HC_MON_ADD */
+	unsigned long long cpus;      /* as given (0 = all) */
+	unsigned long long start;     /* as given */
+	unsigned long long length;
+	unsigned long long first_gpa; /* the first frame watched */
+	unsigned long long hits;      /* accesses seen */
+};
+
+#endif

@@ -599,7 +599,7 @@ enum exit_action handle_page_fault(struct vcpu *v)
 		guest_stop(v, STOP_HALT, "shadow: vcpu%u maps linear 0x%llx to guest-physical 0x%llx, where nothing is (rip 0x%llx); the guest is stopped",
 			   v->index, (unsigned long long)va, (unsigned long long)gpa, (unsigned long long)rip);
 	else if (gpa)
-		guest_stop(v, STOP_HALT, "shadow: vcpu%u wrote to read-only 0x%llx with CR0.WP=0 (rip 0x%llx), which shadow paging does not support; the guest is stopped",
+		guest_stop(v, STOP_HALT, "shadow: vcpu%u wrote to read-only user page 0x%llx with CR0.WP=0 under SMAP or without NXE (rip 0x%llx), which shadow paging does not support; the guest is stopped",
 			   v->index, (unsigned long long)va, (unsigned long long)rip);
 	else
 		guest_stop(v, STOP_HALT, "shadow: out of shadow pages on vcpu%u (every page pinned); raise shadow_pages=", v->index);

@@ -117,10 +117,7 @@ bool mtrr_uniform(const struct mtrr_state *s, u64 base, u64 size, u8 *type)
 void mtrr_read(struct mtrr_state *s)
 {
 	memset(s, 0, sizeof(*s));
-	u32 maxphys = 36;
-	if (cpuid_max_ext() >= 0x80000008)
-		maxphys = cpuid(0x80000008, 0).eax & 0xFF;
-	s->addr_mask = GENMASK(maxphys - 1, 12);
+	s->addr_mask = GENMASK(cpu_maxphyaddr() - 1, 12);
 	if (!(cpuid(1, 0).edx & BIT(12))) /* CPUID.1:EDX.MTRR */
 		return;
 	u64 cap = rdmsr(MSR_IA32_MTRRCAP), def = rdmsr(MSR_IA32_MTRR_DEF_TYPE);

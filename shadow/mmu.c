@@ -1,5 +1,6 @@
 /* mmu.c: shadow pages filled on faults, guest tables write-protected, synced lazily at flush points. */
 #include "mmu_internal.h"
+#include "cr0_wp.h"
 #include "../kernel/kstring.h"
 
 #define RIGHTS (PTE_RW | PTE_US | PTE_XD)
@@ -45,6 +46,8 @@ union spt_role shadow_role(const struct gw_paging *pg, int level)
 	r.level = (u32)level;
 	r.cr0_wp = pg->wp;
 	r.nxe = pg->nxe;
+	/* With WP clear, whether a leaf may be lent depends on SMAP (cr0_wp.h): a change builds anew. */
+	r.smap = !pg->wp && pg->smap;
 	return r;
 }
 
@@ -323,14 +326,22 @@ static void unsync_frame(struct shadow_mmu *m, u64 gfn)
 
 /* ---- filling a path from a guest walk ---- */
 
-/* What the shadow entry at @level (>= 2) on the path to @va should point to, per the walk @r. */
-static void want_child(const struct gw_paging *pg, const struct gw_result *r, int level, u64 *gfn,
-		       union spt_role *role, u64 *rights)
+/*
+ * What the shadow entry at @level (>= 2) on the path to @va should point to,
+ * per the walk @r, from a page whose role is @parent, for @access.
+ */
+static void want_child(const struct gw_paging *pg, const struct gw_result *r, union spt_role parent,
+		       u32 access, int level, u64 *gfn, union spt_role *role, u64 *rights)
 {
+	bool wp0 = !pg->wp;
 	if (level > r->level) {
 		*gfn = gfn_of(r->entry[level]);
 		*role = shadow_role(pg, level - 1);
 		*rights = r->entry[level] & RIGHTS;
+		if (wp0) {
+			wp0_path(parent, r->entry[level], role);
+			*rights |= PTE_RW;
+		}
 		return;
 	}
 	/* Inside a guest large page: a direct page covers this entry's share of it. */
@@ -339,6 +350,15 @@ static void want_child(const struct gw_paging *pg, const struct gw_result *r, in
 	*gfn = base >> PAGE_SHIFT;
 	*role = direct_role(level - 1, leaf);
 	*rights = level == r->level ? leaf & RIGHTS : PTE_RW | PTE_US;
+	if (wp0) {
+		bool lent = wp0_lend(pg, r, access);
+		role->access = wp0_writable(leaf & PTE_D, r->writable, r->user, lent);
+		if (level == r->level) {
+			*rights |= PTE_RW;
+			if (lent)
+				*rights = (*rights & ~(u64)PTE_US) | PTE_XD;
+		}
+	}
 }
 
 /* Shadow pages a fill protected (new, or husks armed again): at most one per level below the root. */
@@ -369,7 +389,13 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 	u64 target = ALIGN_DOWN(r->gpa, PAGE_SIZE);
 	u64 attrs;
 	bool write_ok;
-	if (r->level == 1) {
+	if (r->level == 1 && !w->pg->wp) {
+		bool lent = wp0_lend(w->pg, r, w->access);
+		attrs = r->entry[1] & LEAF_ATTRS;
+		write_ok = wp0_writable(r->entry[1] & PTE_D, r->writable, r->user, lent);
+		if (lent)
+			attrs = (attrs & ~(u64)PTE_US) | PTE_XD;
+	} else if (r->level == 1) {
 		attrs = r->entry[1] & LEAF_ATTRS;
 		write_ok = (r->entry[1] & PTE_RW) && (r->entry[1] & PTE_D);
 	} else {
@@ -425,7 +451,7 @@ static enum pt_step fill_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	}
 	u64 gfn, rights;
 	union spt_role role;
-	want_child(w->pg, w->r, l, &gfn, &role, &rights);
+	want_child(w->pg, w->r, w->sp->role, w->access, l, &gfn, &role, &rights);
 	u64 old = *e;
 	struct spt_page *child = NULL;
 	if (old & PTE_P) {
@@ -484,8 +510,8 @@ enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv
 		*guest_pfec = r.pfec;
 		return SF_INJECT;
 	}
-	if ((access & GW_WRITE) && !r.writable) {
-		/* Allowed only by CR0.WP=0: a supervisor write to a read-only page, not shadowed here. */
+	if (wp0_lend(pg, &r, access) && !wp0_can_lend(pg)) {
+		/* CR0.WP=0, a supervisor write to a read-only user page, under rules that forbid lending. */
 		*gpa = r.gpa;
 		return SF_STOP;
 	}
@@ -505,27 +531,41 @@ enum shadow_fault shadow_page_fault(struct shadow_mmu *m, struct shadow_vcpu *sv
 
 /* ---- flush points ---- */
 
-/* Is the shadow entry @s at @level still what the guest entry @g would make? */
-static bool still_valid(struct shadow_mmu *m, int level, u64 s, u64 g)
+/*
+ * Is the shadow entry @s at @level, in a page of role @in, still what the
+ * guest entry @g would make? A leaf lent under CR0.WP=0 is not: it is
+ * dropped and filled again, which is always allowed.
+ */
+static bool still_valid(struct shadow_mmu *m, union spt_role in, int level, u64 s, u64 g)
 {
+	bool wp0 = !in.cr0_wp;
 	if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
 		return false; /* gone, or its accessed flag was cleared and must be set again on use */
+	bool eff_rw = !in.path_ro && (g & PTE_RW), eff_user = !in.path_sup && (g & PTE_US);
 	if (level == 1) {
 		u64 diff = (g ^ s) & (PTE_US | PTE_PWT | PTE_PCD | PTE_PAT | PTE_G | PTE_XD);
 		bool addr_ok = (g & PT_ADDR_MASK) == (s & PT_ADDR_MASK) ||
 			       ((s & PT_ADDR_MASK) == m->env.scratch &&
 				m->env.kind(m->env.ctx, g & PT_ADDR_MASK) == GPA_HIDDEN);
-		bool w_ok = !(s & PTE_RW) || ((g & PTE_RW) && (g & PTE_D));
+		bool w_ok = !(s & PTE_RW) ||
+			    (wp0 ? wp0_writable(g & PTE_D, eff_rw, eff_user, false) : (g & PTE_RW) && (g & PTE_D));
 		return !diff && addr_ok && w_ok;
 	}
 	const struct spt_page *c = child_of(m, s);
+	u64 rights = (g & RIGHTS) | (wp0 ? PTE_RW : 0);
 	bool large = g & PTE_PS;
 	if (large) {
 		union spt_role want = direct_role(level - 1, g);
+		if (wp0)
+			want.access = wp0_writable(g & PTE_D, eff_rw, eff_user, false);
 		u64 base = (g & PT_ADDR_MASK & ~(pt_level_size(level) - 1)) >> PAGE_SHIFT;
-		return c->role.word == want.word && c->gfn == base && (s & RIGHTS) == (g & RIGHTS);
+		return c->role.word == want.word && c->gfn == base && (s & RIGHTS) == rights;
 	}
-	return !c->role.direct && c->gfn == gfn_of(g) && (s & RIGHTS) == (g & RIGHTS);
+	union spt_role path = c->role;
+	if (wp0)
+		wp0_path(in, g, &path);
+	return !c->role.direct && c->gfn == gfn_of(g) && (s & RIGHTS) == rights &&
+	       path.word == c->role.word;
 }
 
 static void resync_page(struct shadow_mmu *m, struct spt_page *sp)
@@ -538,7 +578,7 @@ static void resync_page(struct shadow_mmu *m, struct spt_page *sp)
 		if (!(s & PTE_P))
 			continue;
 		u64 ge = g ? __atomic_load_n(&g[i], __ATOMIC_RELAXED) : 0;
-		if (still_valid(m, level, s, ge))
+		if (still_valid(m, sp->role, level, s, ge))
 			continue;
 		m->stats.entries_zapped++;
 		if (level == 1)

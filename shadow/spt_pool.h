@@ -21,7 +21,10 @@ union spt_role {
 		/* direct pages: the large page's memory type (PWT, PCD, PAT) and global bit */
 		u32 memtype : 3;
 		u32 global : 1;
-		u32 reserved : 17;
+		/* CR0.WP=0 roles only (cr0_wp.h): an entry above this page is read-only, supervisor-only */
+		u32 path_ro : 1;
+		u32 path_sup : 1;
+		u32 reserved : 15;
 	};
 	u32 word;
 };

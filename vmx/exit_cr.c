@@ -69,8 +69,19 @@ enum policy vcpu_write_cr0(struct vcpu *v, u64 val)
 	return POLICY_OK;
 }
 
+static bool cpu_has_lam(void)
+{
+	return cpuid(7, 0).eax >= 1 && (cpuid(7, 1).eax & CPUID71_EAX_LAM);
+}
+
 enum policy vcpu_write_cr3(struct vcpu *v, u64 val)
 {
+	static u64 reserved;
+	if (!reserved)
+		reserved = cr3_reserved_mask(cpu_maxphyaddr(), cpu_has_lam());
+	u64 bits = vcpu_guest_cr4() & CR4_PCIDE ? val & ~CR3_NO_FLUSH : val;
+	if (bits & reserved)
+		return POLICY_GP;
 	if (vmx.shadow)
 		return shadow_load_cr3(v, val) ? POLICY_OK : POLICY_STOP;
 	vmcs_writenat(VMCS_GUEST_CR3, val); /* with EPT, CR3 loads exit only from the interpreter's path */

@@ -39,7 +39,7 @@ static bool translate(u64 linear, u64 *phys)
 	static unsigned maxphyaddr;
 	static bool gbpages;
 	if (!maxphyaddr) {
-		maxphyaddr = cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
+		maxphyaddr = cpu_maxphyaddr();
 		gbpages = cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PAGE1GB;
 	}
 	/*

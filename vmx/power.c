@@ -1,27 +1,17 @@
-/* power.c: ACPI S5 via PM1a, reset via the FADT register, port 0xCF9 or the keyboard controller. */
+/* power.c: ACPI S5 via PM1a, reset via the FADT register, port 0xCF9 or the keyboard controller
+ * (which bytes of a write mean what: power_decode.c). */
 #include "power.h"
+#include "power_decode.h"
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/io.h"
 #include "../arch/x86_64/tsc.h"
 #include "../kernel/log.h"
 
-#define PORT_RESET_CONTROL 0xCF9 /* PCI reset control: bit 2 starts a reset, bit 1 makes it hard */
-#define CF9_RESET BIT(2)
-#define CF9_HARD BIT(1)
-#define PORT_KBC_COMMAND 0x64
-#define KBC_PULSE_RESET 0xFE
 #define POWER_SETTLE_US 500000
 
-static struct {
-	bool have_pm1a;
-	u16 pm1a;
-	u8 s5_type;
-	bool have_reset_port;
-	u16 reset_port;
-	u8 reset_value;
-	u32 pending_pm1a; /* the guest's S5 write, replayed after the statistics */
-} pw;
+static struct power_ports pw;
+static u16 pending_pm1a; /* the guest's S5 write, replayed after the statistics */
 
 void power_init(const struct acpi_info *acpi)
 {
@@ -57,35 +47,26 @@ static void out(u16 port, unsigned size, u32 value)
 
 enum exit_action power_port_write(struct vcpu *v, u16 port, unsigned size, u32 value)
 {
-	/* SLP_EN and SLP_TYP sit in the upper byte: a byte write there counts the same. */
-	if (pw.have_pm1a && port == pw.pm1a + 1 && size == 1) {
-		port = pw.pm1a;
-		value = (value << 8) | inb(pw.pm1a); /* keep the low byte as it is */
-		size = 2;
-		if (!(value & PM1_CNT_SLP_EN)) {
-			outb(pw.pm1a + 1, (u8)(value >> 8));
-			return EXIT_RESUME;
-		}
-	}
-	if (pw.have_pm1a && port == pw.pm1a && size >= 2 && (value & PM1_CNT_SLP_EN)) {
-		unsigned type = (value >> PM1_CNT_SLP_TYP_SHIFT) & 7;
-		if (type == pw.s5_type) {
-			pw.pending_pm1a = value;
-			guest_stop(v, STOP_POWER_OFF, "power: the guest powers off (ACPI S5 from vcpu%u)",
-				   v->index);
-			return EXIT_STOP;
-		}
-		/* S1-S4 would resume in firmware with VMX gone: refuse, the guest sees it fail. */
-		pr_warn("power: the guest asked for sleep type %u; sleep states are not supported, ignored", type);
-		return EXIT_RESUME;
-	}
-	bool reset = (port == PORT_RESET_CONTROL && (value & CF9_RESET)) ||
-		     (port == PORT_KBC_COMMAND && (u8)value == KBC_PULSE_RESET) ||
-		     (pw.have_reset_port && port == pw.reset_port && (u8)value == pw.reset_value);
-	if (reset) {
-		guest_stop(v, STOP_RESET, "power: the guest resets the machine (port 0x%x from vcpu%u)",
-			   port, v->index);
+	u8 pm1a_low = 0;
+	if (pw.have_pm1a && io_covers(port, size, pw.pm1a + 1u) && !io_covers(port, size, pw.pm1a))
+		pm1a_low = inb(pw.pm1a); /* the write keeps the low byte as it is */
+	struct power_decoded d = power_decode_write(&pw, port, size, value, pm1a_low);
+	switch (d.req) {
+	case POWER_OFF:
+		pending_pm1a = d.pm1a_value;
+		guest_stop(v, STOP_POWER_OFF, "power: the guest powers off (ACPI S5 from vcpu%u)", v->index);
 		return EXIT_STOP;
+	case POWER_SLEEP:
+		/* S1-S4 would resume in firmware with VMX gone: refuse, the guest sees it fail. */
+		pr_warn("power: the guest asked for sleep type %u; sleep states are not supported, ignored",
+			(d.pm1a_value >> PM1_CNT_SLP_TYP_SHIFT) & 7);
+		return EXIT_RESUME;
+	case POWER_RESET:
+		guest_stop(v, STOP_RESET, "power: the guest resets the machine (port 0x%x from vcpu%u)",
+			   d.port, v->index);
+		return EXIT_STOP;
+	case POWER_NONE:
+		break;
 	}
 	out(port, size, value); /* anything else on these ports is the guest's business */
 	return EXIT_RESUME;
@@ -95,7 +76,7 @@ void power_finish(enum stop_then then)
 {
 	if (then == STOP_POWER_OFF) {
 		pr_info("power: powering off");
-		out(pw.pm1a, 2, pw.pending_pm1a);
+		out(pw.pm1a, 2, pending_pm1a);
 		udelay(POWER_SETTLE_US);
 		pr_err("power: the machine did not power off; halted");
 	} else if (then == STOP_RESET) {

@@ -231,7 +231,7 @@ status_t shadow_setup(u64 top)
 				  scratch, NULL };
 	shadow_init(&mmu, (struct spt_page *)(uintptr_t)pages, capacity, tables,
 		    (struct gfn_meta *)(uintptr_t)meta, nr_gfns, &env);
-	maxphyaddr = cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
+	maxphyaddr = cpu_maxphyaddr();
 	gbpages = cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PAGE1GB;
 	pr_info("shadow: %u shadow pages (%u KiB), %llu KiB of frame data for guest-physical 0-%llu MiB; %u cached roots per vCPU",
 		capacity, capacity * 4, (unsigned long long)(meta_pages * 4),
@@ -396,6 +396,9 @@ bool shadow_fast_cr_exit(struct vcpu *v)
 		bool pcide = vmcs_readnat(VMCS_CR4_READ_SHADOW) & CR4_PCIDE;
 		bool flush = !(pcide && (val & CR3_NO_FLUSH));
 		val &= ~CR3_NO_FLUSH;
+		/* Reserved bits (the root cache keys on the address alone): the full path raises #GP. */
+		if (val >> maxphyaddr)
+			return false;
 		if ((flush && __atomic_load_n(&mmu.unsync_count, __ATOMIC_ACQUIRE)) || !v->sv.root)
 			return false;
 		struct spt_page *root = root_cache_get(&v->sv.rc, root_key(val, pcide));
@@ -596,7 +599,7 @@ enum exit_action handle_page_fault(struct vcpu *v)
 		guest_stop(v, STOP_HALT, "shadow: vcpu%u maps linear 0x%llx to guest-physical 0x%llx, where nothing is (rip 0x%llx); the guest is stopped",
 			   v->index, (unsigned long long)va, (unsigned long long)gpa, (unsigned long long)rip);
 	else if (gpa)
-		guest_stop(v, STOP_HALT, "shadow: vcpu%u wrote to read-only 0x%llx with CR0.WP=0 (rip 0x%llx), which shadow paging does not support; the guest is stopped",
+		guest_stop(v, STOP_HALT, "shadow: vcpu%u wrote to read-only user page 0x%llx with CR0.WP=0 under SMAP or without NXE (rip 0x%llx), which shadow paging does not support; the guest is stopped",
 			   v->index, (unsigned long long)va, (unsigned long long)rip);
 	else
 		guest_stop(v, STOP_HALT, "shadow: out of shadow pages on vcpu%u (every page pinned); raise shadow_pages=", v->index);

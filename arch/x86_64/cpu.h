@@ -6,6 +6,8 @@
 
 /* SDM Vol. 3A, 2.5: control register bits. */
 #define CR3_NO_FLUSH BIT(63) /* with CR4.PCIDE: keep the PCID's cached translations */
+#define CR3_LAM_U57 BIT(61)  /* linear-address masking for user pointers (CPUs with LAM) */
+#define CR3_LAM_U48 BIT(62)
 #define CR0_PE BIT(0)
 #define CR0_WP BIT(16)
 #define CR0_PG BIT(31)
@@ -42,6 +44,7 @@
 #define CPUID7_EBX_INVPCID BIT(10)
 #define CPUID7_ECX_WAITPKG BIT(5)
 #define CPUID7_EDX_PCONFIG BIT(18)
+#define CPUID71_EAX_LAM BIT(26)
 #define CPUIDD1_EAX_XSAVES BIT(3)
 #define CPUID80000001_EDX_LM BIT(29)
 
@@ -61,6 +64,23 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 static inline u32 cpuid_max_ext(void)
 {
 	return cpuid(0x80000000, 0).eax;
+}
+
+/* MAXPHYADDR: CPUID 0x80000008 EAX[7:0]; 36 on a CPU without that leaf (SDM Vol. 3A, 4.1.4). */
+static inline unsigned cpu_maxphyaddr(void)
+{
+	return cpuid_max_ext() >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
+}
+
+/*
+ * The CR3 bits a MOV to CR3 must find clear, or #GP (SDM Vol. 3A, 4.5,
+ * table 4-12, and the MOV to CR reference): 63 down to MAXPHYADDR, except
+ * LAM's two where the CPU has LAM. Bit 63 counts too: with CR4.PCIDE the
+ * caller has taken it off first as the no-flush hint.
+ */
+static inline u64 cr3_reserved_mask(unsigned maxphyaddr, bool lam)
+{
+	return (~0ULL << maxphyaddr) & ~(lam ? CR3_LAM_U57 | CR3_LAM_U48 : 0);
 }
 
 static inline u64 rdtsc(void)

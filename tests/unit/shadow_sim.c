@@ -276,6 +276,8 @@ void build_guest_kpti(bool kpti)
 	}
 }
 
+bool vary_link_rights;
+
 u64 rnd(u64 n)
 {
 	return (u64)random() % n;
@@ -297,7 +299,7 @@ u64 random_entry(int level)
 	for (int tries = 0; tries < 16; tries++) {
 		unsigned t = (unsigned)rnd(ntables);
 		if (table_level[t] == level - 1)
-			return tables[t] | rights | RW | US;
+			return tables[t] | rights | (vary_link_rights && rnd(3) ? 0 : RW | US);
 	}
 	return 0;
 }

@@ -53,6 +53,8 @@ extern int table_level[64];
 extern unsigned ntables;
 extern const u32 accesses[6];
 extern unsigned mismatches; /* found by check_all */
+/* random_entry makes links to lower tables read-only or supervisor-only too (else always RW and U/S) */
+extern bool vary_link_rights;
 
 /* A fresh machine with a pool of @capacity shadow pages; CPU 0 current. */
 void setup(u32 capacity);

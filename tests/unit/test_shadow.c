@@ -4,15 +4,20 @@
 #include "check.h"
 #include "shadow_sim.h"
 
-static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed)
+/* CR0.WP during a differential run: set as Linux keeps it, clear, or flipped now and then. */
+enum wp_mode { WP_SET, WP_CLEAR, WP_FLIPS };
+
+static void differential_wp(u32 capacity, unsigned steps, bool pcide, unsigned seed, enum wp_mode wp)
 {
 	setup(capacity);
 	srandom(seed);
+	vary_link_rights = wp != WP_SET;
 	build_guest();
 	mismatches = 0;
 	unsigned cur = 0;
 	bool nxe = true, smep = true;
 	struct gw_paging gpg = guest_pg(pml4[cur], nxe, smep);
+	gpg.wp = wp == WP_SET;
 	CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, true) != 0);
 	for (unsigned step = 0; step < steps; step++) {
 		switch (rnd(10)) {
@@ -29,7 +34,9 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 		case 3: { /* switch address space, with or without a flush */
 			cur = (unsigned)rnd(NSPACES);
 			bool flush = !pcide || rnd(2);
+			bool wp_now = wp == WP_FLIPS ? rnd(2) : gpg.wp;
 			gpg = guest_pg(pml4[cur] | (pcide ? cur + 1 : 0), nxe, smep);
+			gpg.wp = wp_now; /* a CR0.WP change takes the same path: another root role */
 			CHECK(shadow_set_cr3(&m, &cpu->sv, &gpg, pcide, flush) != 0);
 			if (flush)
 				check_all(&gpg);
@@ -53,6 +60,12 @@ static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed
 	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	check_all(&gpg);
 	CHECK_EQ(mismatches, 0);
+	vary_link_rights = false;
+}
+
+static void differential(u32 capacity, unsigned steps, bool pcide, unsigned seed)
+{
+	differential_wp(capacity, steps, pcide, seed, WP_SET);
 }
 
 TEST(shadow_differential_random_edits_switches_invlpg)
@@ -78,6 +91,20 @@ TEST(shadow_differential_in_a_pool_that_runs_full)
 	CHECK(m.stats.reclaims > 0);
 }
 
+/*
+ * CR0.WP=0: supervisor writes ignore R/W at every level (SDM Vol. 3A,
+ * 4.6.1), so read-only links and leaves, supervisor-only and user pages
+ * must all give what the CPU gives, lent leaves included (shadow/cr0_wp.h).
+ */
+TEST(shadow_differential_with_cr0_wp_clear_and_flipping)
+{
+	for (unsigned seed = 31; seed <= 34; seed++)
+		differential_wp(MAX_POOL, 3000, false, seed, WP_CLEAR);
+	for (unsigned seed = 41; seed <= 43; seed++)
+		differential_wp(MAX_POOL, 3000, seed & 1, seed, WP_FLIPS);
+	differential_wp(20, 3000, false, 51, WP_CLEAR);
+}
+
 /* ---- targeted cases ---- */
 
 static u64 simple_space(u64 leaf_flags, u64 frame, u64 va)
@@ -95,6 +122,18 @@ static u64 simple_space(u64 leaf_flags, u64 frame, u64 va)
 	for (unsigned i = 0; i < 2; i++)
 		*gentry(m2, i) = (i * 2 * MiB) | P | RW | PS | A | D;
 	return p4;
+}
+
+/* simple_space's tables on the way to @va. */
+static u64 simple_space_pd(u64 p4, u64 va)
+{
+	u64 p3 = *gentry(p4, pt_index(va, 4)) & PT_ADDR_MASK;
+	return *gentry(p3, pt_index(va, 3)) & PT_ADDR_MASK;
+}
+
+static u64 simple_space_pt(u64 p4, u64 va)
+{
+	return *gentry(simple_space_pd(p4, va), pt_index(va, 2)) & PT_ADDR_MASK;
 }
 
 TEST(shadow_sets_accessed_and_dirty_as_the_cpu_would)
@@ -258,4 +297,56 @@ TEST(shadow_cr3_switch_with_nothing_unsynced_resyncs_nothing)
 	}
 	CHECK(m.stats.resyncs == 0);
 	CHECK(cpu->sv.rc.misses == NSPACES); /* each root built once, then always found */
+}
+
+/* CR0.WP=0: a supervisor write to a read-only page goes through; a user one still faults. */
+TEST(shadow_cr0_wp_clear_lets_the_supervisor_write_read_only_pages)
+{
+	u64 va = 0x401000;
+	u64 p4 = simple_space(P | US | A, 0x80000, va); /* a read-only user page */
+	struct gw_paging pg = guest_pg(p4, true, false);
+	pg.wp = false;
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	struct result r = cpu_access(&pg, va, GW_WRITE);
+	CHECK(r.o == OK && r.gpa == 0x80000);
+	CHECK(*gentry(simple_space_pt(p4, va), pt_index(va, 1)) & D); /* the write set the dirty flag */
+	/* The user reads it, may not write it, and the supervisor writes it again: lent and given back. */
+	r = cpu_access(&pg, va, GW_USER);
+	CHECK(r.o == OK && r.gpa == 0x80000);
+	r = cpu_access(&pg, va, GW_USER | GW_WRITE);
+	CHECK(r.o == GUEST_PF && r.pfec == (PFEC_P | PFEC_W | PFEC_U));
+	r = cpu_access(&pg, va, GW_WRITE);
+	CHECK(r.o == OK);
+	r = cpu_access(&pg, va, GW_FETCH); /* no SMEP: the supervisor may fetch from it */
+	CHECK(r.o == OK);
+	r = cpu_access(&pg, va, GW_USER);
+	CHECK(r.o == OK);
+	/* With WP set again, the same write faults as on the CPU. */
+	pg.wp = true;
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	r = cpu_access(&pg, va, GW_WRITE);
+	CHECK(r.o == GUEST_PF && r.pfec == (PFEC_P | PFEC_W));
+	/* SMAP on (EFLAGS.AC set, so the CPU allows the write): a lent page would be wrong; the guest stops. */
+	pg.wp = false;
+	pg.smap = true;
+	pg.ac = true;
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	r = cpu_access(&pg, va, GW_WRITE);
+	CHECK(r.o == STOPPED && r.gpa == 0x80000);
+}
+
+TEST(shadow_cr0_wp_clear_through_a_read_only_link_to_a_supervisor_page)
+{
+	u64 va = 0x401000;
+	u64 p4 = simple_space(P | RW | A, 0x80000, va); /* writable, supervisor-only leaf */
+	u64 p1 = simple_space_pt(p4, va);
+	*gentry(simple_space_pd(p4, va), pt_index(va, 2)) = p1 | P | US; /* a read-only link */
+	struct gw_paging pg = guest_pg(p4, true, true);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	struct result r = cpu_access(&pg, va, GW_WRITE);
+	CHECK(r.o == GUEST_PF && r.pfec == (PFEC_P | PFEC_W));
+	pg.wp = false;
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	r = cpu_access(&pg, va, GW_WRITE);
+	CHECK(r.o == OK && r.gpa == 0x80000);
 }

@@ -170,6 +170,7 @@ help:
 	@echo "                GUEST_INITRD, GUEST_CMDLINE, GRUB_TIMEOUT, ISO"
 	@echo "make run        boot the ISO in QEMU (KVM with nested VT-x where available)"
 	@echo "make run-bochs  boot the ISO in Bochs (BOCHS_CPU=model, BOCHS_CPUS=n)"
+	@echo "make test-guest build build/test-guest/bzImage, the probe guest (docs/testing.md)"
 	@echo "make unit       host unit tests"
 	@echo "make test       unit tests and every boot test"
 	@echo "make bench      the benchmark matrix in Bochs, report in $(BENCH_OUT)/ (BENCH=quick,"

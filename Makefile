@@ -42,7 +42,7 @@ UNIT_BIN   := $(patsubst tests/unit/emul/%.asm,$(BUILD)/unit/emul/%.bin,$(wildca
 UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -DEMUL_TEST_DIR=\"$(abspath $(BUILD))/unit/emul\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
 
-.PHONY: all iso guest unit test boot-test bench run run-bochs help clean
+.PHONY: all iso guest test-guest unit test boot-test bench run run-bochs help clean
 
 all: $(BUILD)/slatvisor.elf
 
@@ -84,6 +84,46 @@ $(ISO): $(BUILD)/slatvisor.elf iso/grub.cfg.in tools/mkiso $(GUEST_KERNEL) $(GUE
 		--guest-cmdline "$(GUEST_CMDLINE)" --timeout "$(GRUB_TIMEOUT)"
 FORCE:
 
+# The test guest (tests/guest/, docs/testing.md): a freestanding bzImage whose probes check
+# that the machine behaves as the SDM says. setup.asm is assembled last, with the sizes of the
+# linked protected-mode part.
+TG         := $(BUILD)/test-guest
+TG_C       := $(wildcard tests/guest/*.c)
+TG_OBJ     := $(TG_C:tests/guest/%.c=$(TG)/%.o) $(TG)/head.asm.o $(TG)/isr.asm.o
+TG_CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -ffreestanding \
+	-fno-builtin -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+	-mcmodel=small -fno-asynchronous-unwind-tables -MMD -MP
+
+$(TG)/%.o: tests/guest/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(TG_CFLAGS) -c $< -o $@
+
+$(TG)/%.asm.o: tests/guest/%.asm
+	@mkdir -p $(@D)
+	@echo "  NASM    $<"
+	@$(NASM) -f elf64 $< -o $@
+
+$(TG)/kernel.elf: $(TG_OBJ) tests/guest/guest.ld
+	@echo "  LD      $@"
+	@$(LD) -n -nostdlib -z max-page-size=0x1000 -z noexecstack --build-id=none --no-warn-rwx-segments -T tests/guest/guest.ld -o $@ $(TG_OBJ)
+
+$(TG)/bzImage: $(TG)/kernel.elf tests/guest/setup.asm
+	@echo "  BZIMAGE $@"
+	@objcopy -O binary $< $(TG)/kernel.bin
+	@sym() { nm $< | awk -v s=$$1 '$$3 == s { print "0x" $$1 }'; }; \
+	start=$$(sym _image_start); end=$$(sym _image_end); top=$$(sym _end); \
+	size=$$((end - start)); \
+	[ $$(stat -c %s $(TG)/kernel.bin) -le $$size ] || { echo "kernel.bin is longer than its sections" >&2; exit 1; }; \
+	truncate -s $$size $(TG)/kernel.bin; \
+	$(NASM) -f bin -D PAYLOAD_BYTES=$$size -D INIT_BYTES=$$((top - start)) -D LINK_ADDR=$$start \
+		tests/guest/setup.asm -o $(TG)/setup.bin
+	@cat $(TG)/setup.bin $(TG)/kernel.bin >$@
+
+test-guest: $(TG)/bzImage
+
+-include $(TG_OBJ:.o=.d)
+
 $(BUILD)/unit/emul/%.bin: tests/unit/emul/%.asm
 	@mkdir -p $(@D)
 	$(NASM) -f bin $< -o $@
@@ -96,7 +136,7 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 # Everything: host unit tests, then boot tests in Bochs and QEMU. Ends with "N passed, N failed".
-test: $(BUILD)/slatvisor.elf $(BUILD)/unit-tests guest
+test: $(TG)/bzImage $(BUILD)/slatvisor.elf $(BUILD)/unit-tests guest
 	tests/run-all
 
 boot-test: $(BUILD)/slatvisor.elf guest
@@ -130,6 +170,7 @@ help:
 	@echo "                GUEST_INITRD, GUEST_CMDLINE, GRUB_TIMEOUT, ISO"
 	@echo "make run        boot the ISO in QEMU (KVM with nested VT-x where available)"
 	@echo "make run-bochs  boot the ISO in Bochs (BOCHS_CPU=model, BOCHS_CPUS=n)"
+	@echo "make test-guest build build/test-guest/bzImage, the probe guest (docs/testing.md)"
 	@echo "make unit       host unit tests"
 	@echo "make test       unit tests and every boot test"
 	@echo "make bench      the benchmark matrix in Bochs, report in $(BENCH_OUT)/ (BENCH=quick,"

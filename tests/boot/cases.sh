@@ -257,6 +257,23 @@ case_bochs_haswell_4cpu() {
 	check_line_format
 }
 
+# ---- the test guest (tests/guest/, docs/testing.md) ----
+
+# slatvisor's own probes, each asserting what the SDM says the machine does: every probe must
+# print "ok", the summary must count no failure, and the guest must power itself off.
+case_bochs_haswell_test_guest() {
+	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 1 --timeout 900 \
+		--iso "$(iso test-guest --kernel build/test-guest/bzImage --guest-cmdline 'test=all')"
+	reject '^FAIL'
+	expect '^test-guest: [1-9][0-9]* passed, 0 failed'
+	local n ok
+	n=$(tr -d '\r' <"$LOG" | sed -En 's/^test-guest: ([0-9]+) passed, 0 failed$/\1/p')
+	ok=$(tr -d '\r' <"$LOG" | grep -c '^ok ')
+	[ "${n:-0}" = "$ok" ] || fail "the summary counts ${n:-no} passed, the log has $ok ok lines"
+	expect 'power: the guest powers off \(ACPI S5'
+	reject 'PANIC'
+}
+
 # ---- the Linux guest (these take minutes each in Bochs) ----
 
 # EPT, 2 vCPUs, and the isolation probe: the guest reads and writes slatvisor's image range.

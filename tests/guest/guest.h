@@ -1,0 +1,112 @@
+/* guest.h: what the test guest's files share. Freestanding: no libc, compiler headers only. */
+#ifndef TEST_GUEST_H
+#define TEST_GUEST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+#define BIT(n) (1ULL << (n))
+
+/* Exception vectors (SDM Vol. 3A, Table 6-1). */
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+
+/* Control-register bits (SDM Vol. 3A, 2.5). */
+#define CR0_PE BIT(0)
+#define CR0_WP BIT(16)
+#define CR0_PG BIT(31)
+#define CR4_VMXE BIT(13)
+#define CPUID1_ECX_VMX BIT(5)
+
+/* Offsets into boot_params, the zero page (Linux Documentation/x86/zero-page.rst). */
+#define BP_ACPI_RSDP_ADDR 0x070
+#define BP_CMD_LINE_PTR 0x228
+#define BP_EXT_CMD_LINE_PTR 0x0C8
+
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline u8 inb(u16 port)
+{
+	u8 v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+static inline bool cpu_has_vmx(void)
+{
+	u32 a, b, c, d;
+	cpuid(1, &a, &b, &c, &d);
+	return c & CPUID1_ECX_VMX;
+}
+
+/* string.c */
+void *memset(void *p, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+/* serial.c: COM1, polled. kprintf knows %s %c %d %u %x and the l modifier. */
+void serial_init(void);
+void kprintf(const char *fmt, ...);
+int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/* idt.c and isr.asm */
+void idt_init(void);
+int fault_call(void (*fn)(u64), u64 arg);
+extern u64 fault_vector, fault_error, fault_rip;
+/*
+ * Run fn(arg) and require exception @vec from it. NULL if so; otherwise a message naming
+ * @what and what happened instead (no exception, or another one).
+ */
+const char *expect_fault(unsigned vec, const char *what, void (*fn)(u64), u64 arg);
+/* Run fn(arg) and require that it raises no exception. */
+const char *expect_no_fault(const char *what, void (*fn)(u64), u64 arg);
+/* A failure message in a static buffer (one probe runs at a time). */
+const char *failf(const char *fmt, ...);
+
+/* paging.c: identity map of 0-4 GiB; one page of it read-only, for the CR0.WP probe. */
+void paging_init(void);
+extern volatile u64 ro_page[512];
+
+/* acpi.c */
+struct acpi_power {
+	u16 pm1a_cnt; /* 0 when no FADT was found */
+	u8 s5_type;
+};
+void acpi_init(const u8 *boot_params, struct acpi_power *out);
+void acpi_power_off(const struct acpi_power *p);
+extern struct acpi_power acpi;
+
+/* The probes: NULL when the machine behaved as the SDM says, else what it did instead. */
+typedef const char *(*probe_fn)(void);
+const char *probe_vmx_ud(void);
+const char *probe_cr4_vmxe(void);
+const char *probe_vmx_msrs(void);
+const char *probe_cr3_reserved(void);
+const char *probe_cr0_wp_off(void);
+const char *probe_cr0_reserved(void);
+const char *probe_cr0_pg_no_pe(void);
+const char *probe_port_widths(void);
+
+void guest_main(const u8 *boot_params);
+_Noreturn void guest_finish(unsigned passed, unsigned failed);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * main.c: bring the test guest up, run the probes its command line names, report, power off.
+ *
+ * Command line (boot_params cmd_line_ptr): test=all, test=NAME[,NAME...] or test=list.
+ * Output on COM1, one line per probe: "ok NAME" or "FAIL NAME: what happened", then
+ * "test-guest: N passed, N failed". With no test= option it runs them all.
+ */
+#include "guest.h"
+
+static const struct probe {
+	const char *name;
+	probe_fn fn;
+} probes[] = {
+	{ "vmx_ud", probe_vmx_ud },
+	{ "cr4_vmxe", probe_cr4_vmxe },
+	{ "vmx_msrs", probe_vmx_msrs },
+	{ "cr3_reserved", probe_cr3_reserved },
+	{ "cr0_wp_off", probe_cr0_wp_off },
+	{ "cr0_reserved", probe_cr0_reserved },
+	{ "cr0_pg_no_pe", probe_cr0_pg_no_pe },
+	{ "port_widths", probe_port_widths },
+};
+#define NPROBES (sizeof(probes) / sizeof(probes[0]))
+
+static bool word_is(const char *s, size_t n, const char *w)
+{
+	return strlen(w) == n && !memcmp(s, w, n);
+}
+
+/* The value of test= in @cmd (NULL if absent), its length in @len. */
+static const char *find_test_option(const char *cmd, size_t *len)
+{
+	while (cmd && *cmd) {
+		while (*cmd == ' ')
+			cmd++;
+		const char *w = cmd;
+		while (*cmd && *cmd != ' ')
+			cmd++;
+		if (cmd - w >= 5 && !memcmp(w, "test=", 5)) {
+			*len = (size_t)(cmd - w - 5);
+			return w + 5;
+		}
+	}
+	return NULL;
+}
+
+_Noreturn void guest_finish(unsigned passed, unsigned failed)
+{
+	kprintf("test-guest: %u passed, %u failed\n", passed, failed);
+	acpi_power_off(&acpi);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+void guest_main(const u8 *bp)
+{
+	serial_init();
+	idt_init();
+	paging_init();
+	u64 cmd_addr = *(const u32 *)(bp + BP_CMD_LINE_PTR) | (u64) * (const u32 *)(bp + BP_EXT_CMD_LINE_PTR) << 32;
+	const char *cmd = cmd_addr ? (const char *)(uintptr_t)cmd_addr : "";
+	kprintf("test-guest: command line \"%s\"\n", cmd);
+	acpi_init(bp, &acpi);
+	kprintf("test-guest: PM1a_CNT 0x%x, S5 sleep type %u\n", acpi.pm1a_cnt, acpi.s5_type);
+
+	size_t len = 3;
+	const char *sel = find_test_option(cmd, &len);
+	if (!sel)
+		sel = "all";
+	if (word_is(sel, len, "list")) {
+		for (unsigned i = 0; i < NPROBES; i++)
+			kprintf("test %s\n", probes[i].name);
+		guest_finish(0, 0);
+	}
+
+	unsigned passed = 0, failed = 0;
+	bool all = word_is(sel, len, "all");
+	/* Names that match no probe are failures, so a typo cannot pass as an empty run. */
+	for (const char *p = sel, *end = sel + len; !all && p < end;) {
+		const char *q = p;
+		while (q < end && *q != ',')
+			q++;
+		bool known = false;
+		for (unsigned i = 0; i < NPROBES; i++)
+			known |= word_is(p, (size_t)(q - p), probes[i].name);
+		if (!known) {
+			char name[64];
+			size_t n = (size_t)(q - p) < sizeof(name) - 1 ? (size_t)(q - p) : sizeof(name) - 1;
+			memcpy(name, p, n);
+			name[n] = 0;
+			kprintf("FAIL %s: no such test (test=list names them)\n", name);
+			failed++;
+		}
+		p = q + 1;
+	}
+	for (unsigned i = 0; i < NPROBES; i++) {
+		bool chosen = all;
+		for (const char *p = sel, *end = sel + len; !chosen && p < end;) {
+			const char *q = p;
+			while (q < end && *q != ',')
+				q++;
+			chosen = word_is(p, (size_t)(q - p), probes[i].name);
+			p = q + 1;
+		}
+		if (!chosen)
+			continue;
+		const char *why = probes[i].fn();
+		if (why) {
+			kprintf("FAIL %s: %s\n", probes[i].name, why);
+			failed++;
+		} else {
+			kprintf("ok %s\n", probes[i].name);
+			passed++;
+		}
+	}
+	guest_finish(passed, failed);
+}

@@ -1,0 +1,82 @@
+/*
+ * probes_cr.c: control-register writes the SDM refuses, and CR0.WP.
+ *
+ * MOV to CR3 with a bit at or above MAXPHYADDR (bits 52-62 are above it on every CPU) is #GP
+ * (SDM Vol. 3A, 4.5 and Vol. 2B, MOV CR: "If an attempt is made to write a 1 to any reserved
+ * bit in CR3"). MOV to CR0 with any of bits 63:32 set is #GP, and so is clearing PE while
+ * PG stays set ("set the PG flag to 1 when the PE flag is set to 0"). With CR0.WP = 0 a
+ * supervisor write to a read-only page succeeds; with WP = 1 it is #PF (SDM Vol. 3A, 4.6.1).
+ */
+#include "guest.h"
+
+#define PF_ERR_P BIT(0)
+#define PF_ERR_W BIT(1)
+#define MAXPHYADDR_LIMIT 52 /* the architectural maximum: bits 52-62 are reserved everywhere */
+
+static void do_write_cr3(u64 v) { write_cr3(v); }
+static void do_write_cr0(u64 v) { write_cr0(v); }
+
+const char *probe_cr3_reserved(void)
+{
+	u64 cr3 = read_cr3();
+	/* A control: the same value without reserved bits is accepted. */
+	const char *why = expect_no_fault("MOV CR3 of its own value", do_write_cr3, cr3);
+	for (unsigned b = MAXPHYADDR_LIMIT; !why && b <= 62; b++) {
+		why = expect_fault(VEC_GP, "MOV CR3", do_write_cr3, cr3 | BIT(b));
+		if (why)
+			why = failf("bit %u: %s", b, why);
+	}
+	write_cr3(cr3);
+	return why;
+}
+
+const char *probe_cr0_reserved(void)
+{
+	u64 cr0 = read_cr0();
+	const char *why = expect_no_fault("MOV CR0 of its own value", do_write_cr0, cr0);
+	for (unsigned b = 32; !why && b <= 63; b++) {
+		why = expect_fault(VEC_GP, "MOV CR0", do_write_cr0, cr0 | BIT(b));
+		if (why)
+			why = failf("bit %u: %s", b, why);
+	}
+	write_cr0(cr0);
+	return why;
+}
+
+const char *probe_cr0_pg_no_pe(void)
+{
+	u64 cr0 = read_cr0();
+	const char *why = expect_fault(VEC_GP, "MOV CR0 with PG=1 and PE=0", do_write_cr0, cr0 & ~CR0_PE);
+	write_cr0(cr0);
+	return why;
+}
+
+static void write_ro(u64 v) { ro_page[0] = v; }
+
+const char *probe_cr0_wp_off(void)
+{
+	u64 cr0 = read_cr0();
+	if (!(cr0 & CR0_WP))
+		return failf("CR0.WP is clear at start (CR0 0x%lx)", cr0);
+	u64 before = ro_page[0], v = before ^ 0x5A5AA5A5F00DCAFEULL;
+	const char *why = expect_fault(VEC_PF, "write to a read-only page with CR0.WP=1", write_ro, v);
+	if (!why && (fault_error & (PF_ERR_P | PF_ERR_W)) != (PF_ERR_P | PF_ERR_W))
+		why = failf("the #PF error code 0x%lx lacks P and W", fault_error);
+	if (!why && ro_page[0] != before)
+		why = failf("the faulting write changed the page (0x%lx)", ro_page[0]);
+	if (why)
+		return why;
+
+	write_cr0(cr0 & ~CR0_WP);
+	why = expect_no_fault("write to a read-only page with CR0.WP=0", write_ro, v);
+	u64 got = ro_page[0];
+	write_cr0(cr0);
+	if (why)
+		return why;
+	if (got != v)
+		return failf("with CR0.WP=0 the write did not stick: read 0x%lx, wrote 0x%lx", got, v);
+	if (!(read_cr0() & CR0_WP))
+		return failf("CR0.WP did not come back on (CR0 0x%lx)", read_cr0());
+	/* WP is back: the page is read-only again. */
+	return expect_fault(VEC_PF, "write to a read-only page after CR0.WP is set again", write_ro, before);
+}

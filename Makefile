@@ -86,15 +86,15 @@ FORCE:
 
 # The test guest (tests/guest/, docs/testing.md): a freestanding bzImage whose probes check
 # that the machine behaves as the SDM says. setup.asm is assembled last, with the sizes of the
-# linked protected-mode part.
+# linked protected-mode part. -fno-toplevel-reorder keeps each file's probes in the order written.
 TG         := $(BUILD)/test-guest
 TG_C       := $(wildcard tests/guest/*.c)
 TG_OBJ     := $(TG_C:tests/guest/%.c=$(TG)/%.o) $(TG)/head.asm.o $(TG)/isr.asm.o
 TG_CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -ffreestanding \
 	-fno-builtin -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
-	-mcmodel=small -fno-asynchronous-unwind-tables -MMD -MP
+	-mcmodel=small -fno-asynchronous-unwind-tables -fno-toplevel-reorder -MMD -MP
 
-$(TG)/%.o: tests/guest/%.c
+$(TG)/%.o: tests/guest/%.c Makefile
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(TG_CFLAGS) -c $< -o $@

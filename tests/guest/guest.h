@@ -40,16 +40,41 @@ static inline u8 inb(u16 port)
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+static inline u16 inw(u16 port)
+{
+	u16 v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline u32 inl(u16 port)
+{
+	u32 v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (u64)hi << 32 | lo;
+}
+static inline void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline void invlpg(u64 a) { __asm__ volatile("invlpg (%0)" : : "r"(a) : "memory"); }
 static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
-static inline void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
+static inline void cpuid_count(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
 {
-	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
+static inline void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d) { cpuid_count(leaf, 0, a, b, c, d); }
 static inline bool cpu_has_vmx(void)
 {
 	u32 a, b, c, d;
@@ -95,16 +120,23 @@ void acpi_init(const u8 *boot_params, struct acpi_power *out);
 void acpi_power_off(const struct acpi_power *p);
 extern struct acpi_power acpi;
 
-/* The probes: NULL when the machine behaved as the SDM says, else what it did instead. */
+/*
+ * The probes: NULL when the machine behaved as the SDM says, else what it did instead.
+ * PROBE(name) defines one and registers it in the .probes section, so a new probe is a
+ * function in a probes_*.c file and nothing else. They run in link order: file by file
+ * (alphabetically), and in each file in the order written.
+ */
 typedef const char *(*probe_fn)(void);
-const char *probe_vmx_ud(void);
-const char *probe_cr4_vmxe(void);
-const char *probe_vmx_msrs(void);
-const char *probe_cr3_reserved(void);
-const char *probe_cr0_wp_off(void);
-const char *probe_cr0_reserved(void);
-const char *probe_cr0_pg_no_pe(void);
-const char *probe_port_widths(void);
+struct probe {
+	const char *name;
+	probe_fn fn;
+};
+#define PROBE(id)                                                                     \
+	static const char *probe_##id(void);                                         \
+	static const struct probe probe_entry_##id                                    \
+		__attribute__((used, section(".probes"), aligned(8))) = { #id, probe_##id }; \
+	static const char *probe_##id(void)
+extern const struct probe __probes_start[], __probes_end[];
 
 void guest_main(const u8 *boot_params);
 _Noreturn void guest_finish(unsigned passed, unsigned failed);

@@ -7,20 +7,8 @@
  */
 #include "guest.h"
 
-static const struct probe {
-	const char *name;
-	probe_fn fn;
-} probes[] = {
-	{ "vmx_ud", probe_vmx_ud },
-	{ "cr4_vmxe", probe_cr4_vmxe },
-	{ "vmx_msrs", probe_vmx_msrs },
-	{ "cr3_reserved", probe_cr3_reserved },
-	{ "cr0_wp_off", probe_cr0_wp_off },
-	{ "cr0_reserved", probe_cr0_reserved },
-	{ "cr0_pg_no_pe", probe_cr0_pg_no_pe },
-	{ "port_widths", probe_port_widths },
-};
-#define NPROBES (sizeof(probes) / sizeof(probes[0]))
+#define NPROBES ((unsigned)(__probes_end - __probes_start))
+static const struct probe *const probes = __probes_start;
 
 static bool word_is(const char *s, size_t n, const char *w)
 {

@@ -16,7 +16,7 @@
 static void do_write_cr3(u64 v) { write_cr3(v); }
 static void do_write_cr0(u64 v) { write_cr0(v); }
 
-const char *probe_cr3_reserved(void)
+PROBE(cr3_reserved)
 {
 	u64 cr3 = read_cr3();
 	/* A control: the same value without reserved bits is accepted. */
@@ -30,7 +30,7 @@ const char *probe_cr3_reserved(void)
 	return why;
 }
 
-const char *probe_cr0_reserved(void)
+PROBE(cr0_reserved)
 {
 	u64 cr0 = read_cr0();
 	const char *why = expect_no_fault("MOV CR0 of its own value", do_write_cr0, cr0);
@@ -43,7 +43,7 @@ const char *probe_cr0_reserved(void)
 	return why;
 }
 
-const char *probe_cr0_pg_no_pe(void)
+PROBE(cr0_pg_no_pe)
 {
 	u64 cr0 = read_cr0();
 	const char *why = expect_fault(VEC_GP, "MOV CR0 with PG=1 and PE=0", do_write_cr0, cr0 & ~CR0_PE);
@@ -53,7 +53,7 @@ const char *probe_cr0_pg_no_pe(void)
 
 static void write_ro(u64 v) { ro_page[0] = v; }
 
-const char *probe_cr0_wp_off(void)
+PROBE(cr0_wp_off)
 {
 	u64 cr0 = read_cr0();
 	if (!(cr0 & CR0_WP))

@@ -25,7 +25,7 @@ static void kbc_command(u8 c)
 	outb(KBC_COMMAND, c);
 }
 
-const char *probe_port_widths(void)
+PROBE(port_widths)
 {
 	outw(PCI_CONFIG_ADDRESS, 0x0000);
 	outl(PCI_CONFIG_ADDRESS, 0x80000000);

@@ -39,7 +39,7 @@ static void do_vmresume(u64 a) { (void)a; __asm__ volatile("vmresume" : : : "mem
 static void do_invept(u64 type) { __asm__ volatile("invept %0, %1" : : "m"(inv_desc), "r"(type) : "memory", "cc"); }
 static void do_invvpid(u64 type) { __asm__ volatile("invvpid %0, %1" : : "m"(inv_desc), "r"(type) : "memory", "cc"); }
 
-const char *probe_vmx_ud(void)
+PROBE(vmx_ud)
 {
 	if (read_cr4() & CR4_VMXE)
 		return failf("CR4.VMXE is set at start (CR4 0x%lx)", read_cr4());
@@ -76,7 +76,7 @@ const char *probe_vmx_ud(void)
 
 static void set_vmxe(u64 a) { (void)a; write_cr4(read_cr4() | CR4_VMXE); }
 
-const char *probe_cr4_vmxe(void)
+PROBE(cr4_vmxe)
 {
 	u64 cr4 = read_cr4();
 	if (!cpu_has_vmx())
@@ -92,7 +92,7 @@ static void do_rdmsr(u64 msr)
 	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"((u32)msr));
 }
 
-const char *probe_vmx_msrs(void)
+PROBE(vmx_msrs)
 {
 	if (cpu_has_vmx())
 		return expect_no_fault("RDMSR 0x480 (IA32_VMX_BASIC), CPUID.1:ECX.VMX=1", do_rdmsr,

@@ -260,10 +260,11 @@ case_bochs_haswell_4cpu() {
 # ---- the test guest (tests/guest/, docs/testing.md) ----
 
 # slatvisor's own probes, each asserting what the SDM says the machine does: every probe must
-# print "ok", the summary must count no failure, and the guest must power itself off.
-case_bochs_haswell_test_guest() {
-	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 1 --timeout 900 \
-		--iso "$(iso test-guest --kernel build/test-guest/bzImage --guest-cmdline 'test=all')"
+# print "ok", the summary must count no failure, and the guest must power itself off with the
+# hypervisor's image intact. test_guest CPU NCPUS NAME GUEST_CMDLINE [HV_CMDLINE]
+test_guest() {
+	boot_guest --bochs --cpu "$1" --cpus "$2" --timeout 900 \
+		--iso "$(iso "$3" --kernel build/test-guest/bzImage --guest-cmdline "$4" --hv-cmdline "${5:-}")"
 	reject '^FAIL'
 	expect '^test-guest: [1-9][0-9]* passed, 0 failed'
 	local n ok
@@ -271,8 +272,13 @@ case_bochs_haswell_test_guest() {
 	ok=$(tr -d '\r' <"$LOG" | grep -c '^ok ')
 	[ "${n:-0}" = "$ok" ] || fail "the summary counts ${n:-no} passed, the log has $ok ok lines"
 	expect 'power: the guest powers off \(ACPI S5'
+	expect 'image: intact at the end'
 	reject 'PANIC'
 }
+# EPT with 2 vCPUs, shadow paging on the CPU without EPT, and shadow paging chosen on Haswell.
+case_bochs_haswell_test_guest() { test_guest corei7_haswell_4770 2 tg-hsw 'test=all'; }
+case_bochs_core2_test_guest() { test_guest core2_penryn_t9600 1 tg-core2 'test=all'; }
+case_bochs_haswell_shadow_test_guest() { test_guest corei7_haswell_4770 2 tg-hswsh 'test=all' paging=shadow; }
 
 # ---- the Linux guest (these take minutes each in Bochs) ----
 

@@ -1,4 +1,4 @@
-/* exit_cpuid.c: CPUID as the guest sees it: VMX hidden, a hypervisor signature, exit counters. */
+/* exit_cpuid.c: CPUID as the guest sees it: VMX and SMX hidden, a hypervisor signature, exit counters. */
 #include "exit.h"
 #include "vmcs.h"
 #include "vmx.h"
@@ -33,7 +33,12 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 		r = cpuid(leaf, sub);
 		switch (leaf) {
 		case 1:
-			r.ecx &= ~(u32)CPUID1_ECX_VMX;
+			/*
+			 * SMX too: GETSEC exits unconditionally in VMX non-root
+			 * operation (SDM Vol. 3C, 26.1.2) and slatvisor does not
+			 * emulate it, so CR4.SMXE is refused as VMXE is.
+			 */
+			r.ecx &= ~(u32)(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
 			r.ecx |= CPUID1_ECX_HYPERVISOR;
 			/* OSXSAVE mirrors the guest's CR4, not slatvisor's. */
 			r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;

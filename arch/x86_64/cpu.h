@@ -15,6 +15,7 @@
 #define CR4_PAE BIT(5)
 #define CR4_PGE BIT(7)
 #define CR4_VMXE BIT(13)
+#define CR4_SMXE BIT(14)
 #define CR4_LA57 BIT(12)
 #define CR4_OSXSAVE BIT(18)
 #define CR4_PCIDE BIT(17)
@@ -31,6 +32,7 @@
 
 /* CPUID feature bits (SDM Vol. 2A, CPUID). */
 #define CPUID1_ECX_VMX BIT(5)
+#define CPUID1_ECX_SMX BIT(6)
 #define CPUID1_ECX_PCID BIT(17)
 #define CPUID1_ECX_X2APIC BIT(21)
 #define CPUID1_ECX_XSAVE BIT(26)

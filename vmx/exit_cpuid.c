@@ -54,6 +54,9 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 			if (vmx.hide_waitpkg)
 				r.ecx &= ~(u32)CPUID7_ECX_WAITPKG;
 			r.edx &= ~(u32)CPUID7_EDX_PCONFIG;
+			/* Shadow paging is 4-level only: CR4.LA57 is refused (exit_cr.c), so not offered. */
+			if (vmx.shadow)
+				r.ecx &= ~(u32)CPUID7_ECX_LA57;
 			break;
 		case 0xD:
 			if (sub == 1 && vmx.hide_xsaves)

@@ -35,8 +35,9 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 		case 1:
 			/*
 			 * SMX too: GETSEC exits unconditionally in VMX non-root
-			 * operation (SDM Vol. 3C, 26.1.2) and slatvisor does not
-			 * emulate it, so CR4.SMXE is refused as VMXE is.
+			 * operation (SDM Vol. 3C, "Instructions That Cause VM Exits
+			 * Unconditionally") and slatvisor does not emulate it, so
+			 * CR4.SMXE is refused as VMXE is.
 			 */
 			r.ecx &= ~(u32)(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
 			r.ecx |= CPUID1_ECX_HYPERVISOR;

@@ -41,7 +41,7 @@ _Noreturn void guest_finish(unsigned passed, unsigned failed)
 {
 	kprintf("test-guest: %u passed, %u failed\n", passed, failed);
 	if (end_triple_fault) {
-		/* No IDT: INT3 cannot be delivered, nor the #GP, nor the #DF (SDM Vol. 3A, 7.15). */
+		/* No IDT: INT3 cannot be delivered, nor the #GP, nor the #DF (SDM Vol. 3A, "Double Fault Exception"). */
 		kprintf("test-guest: ending with a triple fault\n");
 		static const struct {
 			u16 limit;

@@ -29,6 +29,10 @@ const char *exit_reason_name(unsigned reason)
 
 static void dump_guest(struct vcpu *v)
 {
+	/*
+	 * EFER through vcpu_efer(): a CPU without the EFER entry/exit controls
+	 * (Core 2) has no guest IA32_EFER field, and VMREAD of it fails.
+	 */
 	pr_err("vcpu%u: rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx",
 	       v->index, (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP),
 	       (unsigned long long)vmcs_readnat(VMCS_GUEST_RSP),
@@ -36,7 +40,7 @@ static void dump_guest(struct vcpu *v)
 	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR0),
 	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR3),
 	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CR4),
-	       (unsigned long long)vmcs_read64(VMCS_GUEST_IA32_EFER));
+	       (unsigned long long)vcpu_efer(v));
 	pr_err("vcpu%u: cs %04x base 0x%llx ar 0x%x; activity %u interruptibility 0x%x",
 	       v->index, vmcs_read16(VMCS_GUEST_CS_SELECTOR),
 	       (unsigned long long)vmcs_readnat(VMCS_GUEST_CS_BASE),

@@ -1,4 +1,4 @@
-/* exit_cpuid.c: CPUID as the guest sees it: VMX hidden, a hypervisor signature, exit counters. */
+/* exit_cpuid.c: CPUID as the guest sees it: VMX and SMX hidden, a hypervisor signature, exit counters. */
 #include "exit.h"
 #include "vmcs.h"
 #include "vmx.h"
@@ -33,7 +33,13 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 		r = cpuid(leaf, sub);
 		switch (leaf) {
 		case 1:
-			r.ecx &= ~(u32)CPUID1_ECX_VMX;
+			/*
+			 * SMX too: GETSEC exits unconditionally in VMX non-root
+			 * operation (SDM Vol. 3C, "Instructions That Cause VM Exits
+			 * Unconditionally") and slatvisor does not emulate it, so
+			 * CR4.SMXE is refused as VMXE is.
+			 */
+			r.ecx &= ~(u32)(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
 			r.ecx |= CPUID1_ECX_HYPERVISOR;
 			/* OSXSAVE mirrors the guest's CR4, not slatvisor's. */
 			r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
@@ -49,6 +55,9 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 			if (vmx.hide_waitpkg)
 				r.ecx &= ~(u32)CPUID7_ECX_WAITPKG;
 			r.edx &= ~(u32)CPUID7_EDX_PCONFIG;
+			/* Shadow paging is 4-level only: CR4.LA57 is refused (exit_cr.c), so not offered. */
+			if (vmx.shadow)
+				r.ecx &= ~(u32)CPUID7_ECX_LA57;
 			break;
 		case 0xD:
 			if (sub == 1 && vmx.hide_xsaves)

@@ -90,8 +90,8 @@ enum policy vcpu_write_cr3(struct vcpu *v, u64 val)
 
 enum policy vcpu_write_cr4(struct vcpu *v, u64 val)
 {
-	/* VMXE is hidden from the guest, and reserved bits fault as on hardware. */
-	if ((val & CR4_VMXE) || (val & ~vmx.cr4_fixed1))
+	/* VMXE and SMXE are hidden from the guest (CPUID), and reserved bits fault as on hardware. */
+	if ((val & (CR4_VMXE | CR4_SMXE)) || (val & ~vmx.cr4_fixed1))
 		return POLICY_GP;
 	u64 old = vcpu_guest_cr4();
 	bool long_mode = vcpu_efer(v) & EFER_LMA;

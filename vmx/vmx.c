@@ -169,9 +169,9 @@ status_t vmx_global_init(void)
 	vmx.cr4_fixed1 = c->msr[MSR_IA32_VMX_CR4_FIXED1 - MSR_IA32_VMX_FIRST];
 	if (vmx.unrestricted) /* 25.8: with unrestricted guest, PE and PG may be 0 */
 		vmx.cr0_fixed0 &= ~(CR0_PE | CR0_PG);
-	/* Bits the guest cannot freely own: fixed ones (NE, VMXE) and reserved ones. */
+	/* Bits the guest cannot freely own: fixed ones (NE, VMXE), reserved ones, SMXE (hidden). */
 	vmx.cr0_mask = (vmx.cr0_fixed0 | ~vmx.cr0_fixed1) & 0xFFFFFFFFULL;
-	vmx.cr4_mask = vmx.cr4_fixed0 | ~vmx.cr4_fixed1;
+	vmx.cr4_mask = vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | CR4_SMXE;
 	if (vmx.shadow) {
 		/* The bits that decide how the guest's page tables read: shadow paging must see each change. */
 		vmx.cr0_mask |= CR0_PE | CR0_PG | CR0_WP;

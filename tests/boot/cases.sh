@@ -279,6 +279,20 @@ test_guest() {
 case_bochs_haswell_test_guest() { test_guest corei7_haswell_4770 2 tg-hsw 'test=all'; }
 case_bochs_core2_test_guest() { test_guest core2_penryn_t9600 1 tg-core2 'test=all'; }
 case_bochs_haswell_shadow_test_guest() { test_guest corei7_haswell_4770 2 tg-hswsh 'test=all' paging=shadow; }
+# A guest that triple-faults is reported with its registers and stopped, also on a CPU without
+# the guest IA32_EFER field (Core 2): reading that field there made the report a panic.
+case_bochs_core2_test_guest_triple_fault() {
+	tests/boot/emu --bochs --cpu core2_penryn_t9600 --cpus 1 --timeout 300 --log "$LOG" --until 'guest: stopped|PANIC' \
+		--iso "$(iso tg-core2-tf --kernel build/test-guest/bzImage --guest-cmdline 'test=cr0_reserved end=triple_fault')" ||
+		fail "the run did not end in a stopped guest (exit $?)"
+	expect '^test-guest: 1 passed, 0 failed'
+	expect 'test-guest: ending with a triple fault'
+	expect 'vcpu0: rip 0x[0-9a-f]+ .* efer 0x500'
+	expect 'guest: triple fault on vcpu0; the guest is stopped'
+	expect 'stat exit TRIPLE_FAULT count=1 '
+	expect 'image: intact at the end'
+	reject 'PANIC'
+}
 
 # ---- the Linux guest (these take minutes each in Bochs) ----
 

@@ -3,7 +3,9 @@
  *
  * Command line (boot_params cmd_line_ptr): test=all, test=NAME[,NAME...] or test=list.
  * Output on COM1, one line per probe: "ok NAME" or "FAIL NAME: what happened", then
- * "test-guest: N passed, N failed". With no test= option it runs them all.
+ * "test-guest: N passed, N failed". With no test= option it runs them all. With
+ * end=triple_fault the guest then triple-faults instead of powering off, for the boot test
+ * of what the hypervisor does with a guest that does.
  */
 #include "guest.h"
 
@@ -15,18 +17,21 @@ static bool word_is(const char *s, size_t n, const char *w)
 	return strlen(w) == n && !memcmp(s, w, n);
 }
 
-/* The value of test= in @cmd (NULL if absent), its length in @len. */
-static const char *find_test_option(const char *cmd, size_t *len)
+static bool end_triple_fault;
+
+/* The value of option @opt ("name=") in @cmd (NULL if absent), its length in @len. */
+static const char *find_option(const char *cmd, const char *opt, size_t *len)
 {
+	size_t n = strlen(opt);
 	while (cmd && *cmd) {
 		while (*cmd == ' ')
 			cmd++;
 		const char *w = cmd;
 		while (*cmd && *cmd != ' ')
 			cmd++;
-		if (cmd - w >= 5 && !memcmp(w, "test=", 5)) {
-			*len = (size_t)(cmd - w - 5);
-			return w + 5;
+		if ((size_t)(cmd - w) >= n && !memcmp(w, opt, n)) {
+			*len = (size_t)(cmd - w) - n;
+			return w + n;
 		}
 	}
 	return NULL;
@@ -35,6 +40,15 @@ static const char *find_test_option(const char *cmd, size_t *len)
 _Noreturn void guest_finish(unsigned passed, unsigned failed)
 {
 	kprintf("test-guest: %u passed, %u failed\n", passed, failed);
+	if (end_triple_fault) {
+		/* No IDT: INT3 cannot be delivered, nor the #GP, nor the #DF (SDM Vol. 3A, "Double Fault Exception"). */
+		kprintf("test-guest: ending with a triple fault\n");
+		static const struct {
+			u16 limit;
+			u64 base;
+		} __attribute__((packed)) no_idt = { 0, 0 };
+		__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
+	}
 	acpi_power_off(&acpi);
 	for (;;)
 		__asm__ volatile("cli; hlt");
@@ -51,10 +65,14 @@ void guest_main(const u8 *bp)
 	acpi_init(bp, &acpi);
 	kprintf("test-guest: PM1a_CNT 0x%x, S5 sleep type %u\n", acpi.pm1a_cnt, acpi.s5_type);
 
-	size_t len = 3;
-	const char *sel = find_test_option(cmd, &len);
-	if (!sel)
+	size_t len = 0;
+	const char *then = find_option(cmd, "end=", &len);
+	end_triple_fault = then && word_is(then, len, "triple_fault");
+	const char *sel = find_option(cmd, "test=", &len);
+	if (!sel) {
 		sel = "all";
+		len = 3;
+	}
 	if (word_is(sel, len, "list")) {
 		for (unsigned i = 0; i < NPROBES; i++)
 			kprintf("test %s\n", probes[i].name);

@@ -1,16 +1,21 @@
 /*
- * probes_cr.c: control-register writes the SDM refuses, and CR0.WP.
+ * probes_cr.c: control-register writes the SDM refuses, CR0.WP, and CR0.CD/NW.
  *
  * MOV to CR3 with a bit at or above MAXPHYADDR (bits 52-62 are above it on every CPU) is #GP
  * (SDM Vol. 3A, 4.5 and Vol. 2B, MOV CR: "If an attempt is made to write a 1 to any reserved
  * bit in CR3"). MOV to CR0 with any of bits 63:32 set is #GP, and so is clearing PE while
  * PG stays set ("set the PG flag to 1 when the PE flag is set to 0"). With CR0.WP = 0 a
  * supervisor write to a read-only page succeeds; with WP = 1 it is #PF (SDM Vol. 3A, 4.6.1).
+ * NW = 1 with CD = 0 is #GP ("setting the CD flag to 0 when the NW flag is set to 1"); CD = 1
+ * with NW = 0 or 1 is allowed (Vol. 3A, "Cache Control Registers and Bits": the cache-control
+ * modes) and reads back as written.
  */
 #include "guest.h"
 
 #define PF_ERR_P BIT(0)
 #define PF_ERR_W BIT(1)
+#define CR0_NW BIT(29)
+#define CR0_CD BIT(30)
 #define MAXPHYADDR_LIMIT 52 /* the architectural maximum: bits 52-62 are reserved everywhere */
 
 static void do_write_cr3(u64 v) { write_cr3(v); }
@@ -79,4 +84,37 @@ PROBE(cr0_wp_off)
 		return failf("CR0.WP did not come back on (CR0 0x%lx)", read_cr0());
 	/* WP is back: the page is read-only again. */
 	return expect_fault(VEC_PF, "write to a read-only page after CR0.WP is set again", write_ro, before);
+}
+
+/* One MOV to CR0, then CR0 read back: little runs with the caches off. */
+static u64 cr0_read_back;
+static void write_cr0_read_back(u64 v)
+{
+	write_cr0(v);
+	cr0_read_back = read_cr0();
+}
+
+PROBE(cr0_cd_nw)
+{
+	u64 cr0 = read_cr0();
+	if (cr0 & (CR0_CD | CR0_NW))
+		return failf("CR0 0x%lx has CD or NW set at start", cr0);
+	const char *why = expect_fault(VEC_GP, "MOV CR0 with NW=1, CD=0", do_write_cr0, cr0 | CR0_NW);
+	static const u64 allowed[] = { CR0_CD, CR0_CD | CR0_NW };
+	for (unsigned i = 0; !why && i < 2; i++) {
+		u64 v = cr0 | allowed[i];
+		why = expect_no_fault("MOV CR0 with CD=1", write_cr0_read_back, v);
+		if (!why && cr0_read_back != v)
+			why = failf("CR0 0x%lx reads back as 0x%lx", v, cr0_read_back);
+		/* From CD=1 too, NW=1 with CD=0 is refused. */
+		if (!why)
+			why = expect_fault(VEC_GP, "MOV CR0 with NW=1, CD=0 after CD=1", do_write_cr0,
+					   (cr0 & ~CR0_CD) | CR0_NW);
+		if (!why && read_cr0() != v)
+			why = failf("the refused MOV changed CR0 from 0x%lx to 0x%lx", v, read_cr0());
+		write_cr0(cr0);
+	}
+	if (!why && read_cr0() != cr0)
+		why = failf("CR0 reads 0x%lx after CD and NW were cleared again, not 0x%lx", read_cr0(), cr0);
+	return why;
 }

@@ -21,16 +21,26 @@
 static void do_write_cr3(u64 v) { write_cr3(v); }
 static void do_write_cr0(u64 v) { write_cr0(v); }
 
-PROBE(cr3_reserved)
+/*
+ * @write of @value is accepted (the control), then of @value with each bit @lo..@hi set is #GP.
+ * The caller puts its register back.
+ */
+static const char *each_bit_gp(const char *what, void (*write)(u64), u64 value, unsigned lo,
+			       unsigned hi)
 {
-	u64 cr3 = read_cr3();
-	/* A control: the same value without reserved bits is accepted. */
-	const char *why = expect_no_fault("MOV CR3 of its own value", do_write_cr3, cr3);
-	for (unsigned b = MAXPHYADDR_LIMIT; !why && b <= 62; b++) {
-		why = expect_fault(VEC_GP, "MOV CR3", do_write_cr3, cr3 | BIT(b));
+	const char *why = expect_no_fault(failf("%s of its own value", what), write, value);
+	for (unsigned b = lo; !why && b <= hi; b++) {
+		why = expect_fault(VEC_GP, what, write, value | BIT(b));
 		if (why)
 			why = failf("bit %u: %s", b, why);
 	}
+	return why;
+}
+
+PROBE(cr3_reserved)
+{
+	u64 cr3 = read_cr3();
+	const char *why = each_bit_gp("MOV CR3", do_write_cr3, cr3, MAXPHYADDR_LIMIT, 62);
 	write_cr3(cr3);
 	return why;
 }
@@ -38,12 +48,7 @@ PROBE(cr3_reserved)
 PROBE(cr0_reserved)
 {
 	u64 cr0 = read_cr0();
-	const char *why = expect_no_fault("MOV CR0 of its own value", do_write_cr0, cr0);
-	for (unsigned b = 32; !why && b <= 63; b++) {
-		why = expect_fault(VEC_GP, "MOV CR0", do_write_cr0, cr0 | BIT(b));
-		if (why)
-			why = failf("bit %u: %s", b, why);
-	}
+	const char *why = each_bit_gp("MOV CR0", do_write_cr0, cr0, 32, 63);
 	write_cr0(cr0);
 	return why;
 }

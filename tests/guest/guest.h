@@ -15,7 +15,9 @@ typedef uint64_t u64;
 #define BIT(n) (1ULL << (n))
 
 /* Exception vectors (SDM Vol. 3A, Table 6-1). */
+#define VEC_NMI 2
 #define VEC_UD 6
+#define VEC_DF 8
 #define VEC_GP 13
 #define VEC_PF 14
 
@@ -95,6 +97,33 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 /* idt.c and isr.asm */
 void idt_init(void);
+void idt_set_ist(unsigned vec, unsigned ist);
+/*
+ * Interrupts (vectors 32-255) and NMIs are counted in irq_count[] instead of failing the run
+ * while irq_counting is set; the handler sends the local APIC an EOI for vectors 32-255.
+ */
+extern volatile u32 irq_count[256];
+extern volatile u8 irq_counting;
+extern volatile u64 lapic_eoi_addr;
+
+/* apic.c: the local APIC (xAPIC). lapic_send() returns false if the ICR stayed busy. */
+#define ICR_FIXED 0
+#define ICR_NMI (4U << 8)
+#define ICR_INIT (5U << 8)
+#define ICR_STARTUP (6U << 8)
+#define ICR_LEVEL_ASSERT BIT(14)
+#define ICR_SELF (1U << 18)
+#define ESR_SEND_ILLEGAL_VECTOR BIT(5)
+bool lapic_init(void);
+u8 lapic_id(void);
+u32 lapic_read(u32 off);
+void lapic_write(u32 off, u32 v);
+bool lapic_send(u8 dest, u32 icr);
+u32 lapic_esr(void);
+
+/* tss.c: the TSS and the IST stack the double fault runs on. */
+void tss_init(void);
+void tss_drop_df_stack(void);
 int fault_call(void (*fn)(u64), u64 arg);
 extern u64 fault_vector, fault_error, fault_rip;
 /*
@@ -119,6 +148,11 @@ struct acpi_power {
 void acpi_init(const u8 *boot_params, struct acpi_power *out);
 void acpi_power_off(const struct acpi_power *p);
 extern struct acpi_power acpi;
+struct acpi_cpus {
+	unsigned n;      /* enabled processors in the MADT */
+	u8 apic_id[32];
+};
+extern struct acpi_cpus cpus;
 
 /*
  * The probes: NULL when the machine behaved as the SDM says, else what it did instead.

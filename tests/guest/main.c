@@ -58,12 +58,14 @@ void guest_main(const u8 *bp)
 {
 	serial_init();
 	idt_init();
+	tss_init();
 	paging_init();
 	u64 cmd_addr = *(const u32 *)(bp + BP_CMD_LINE_PTR) | (u64) * (const u32 *)(bp + BP_EXT_CMD_LINE_PTR) << 32;
 	const char *cmd = cmd_addr ? (const char *)(uintptr_t)cmd_addr : "";
 	kprintf("test-guest: command line \"%s\"\n", cmd);
 	acpi_init(bp, &acpi);
-	kprintf("test-guest: PM1a_CNT 0x%x, S5 sleep type %u\n", acpi.pm1a_cnt, acpi.s5_type);
+	kprintf("test-guest: PM1a_CNT 0x%x, S5 sleep type %u, %u CPUs in the MADT\n", acpi.pm1a_cnt,
+		acpi.s5_type, cpus.n);
 
 	size_t len = 0;
 	const char *then = find_option(cmd, "end=", &len);

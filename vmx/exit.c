@@ -68,11 +68,16 @@ static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exi
 	return EXIT_RESUME;
 }
 
+void guest_triple_fault(struct vcpu *v, const char *how)
+{
+	dump_guest(v);
+	guest_stop(v, STOP_HALT, "guest: triple fault on vcpu%u%s; the guest is stopped", v->index, how);
+}
+
 static enum exit_action handle_triple_fault(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
-	dump_guest(v);
-	guest_stop(v, STOP_HALT, "guest: triple fault on vcpu%u; the guest is stopped", v->index);
+	guest_triple_fault(v, "");
 	return EXIT_STOP;
 }
 
@@ -263,7 +268,7 @@ u64 exits_total(void)
 #define STOP_WAIT_US 1000000
 #define STOP_RETRY_US 10000
 
-void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
+NORETURN void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
 {
 	char msg[200];
 	va_list ap;

@@ -21,6 +21,9 @@ typedef uint64_t u64;
 #define VEC_GP 13
 #define VEC_PF 14
 
+/* Canonical, and never mapped by paging.c (PML4 slot 128): a stack no push can use. */
+#define UNMAPPED_ADDR 0x0000400000000000ULL
+
 /* Control-register bits (SDM Vol. 3A, 2.5). */
 #define CR0_PE BIT(0)
 #define CR0_WP BIT(16)
@@ -121,9 +124,14 @@ void lapic_write(u32 off, u32 v);
 bool lapic_send(u8 dest, u32 icr);
 u32 lapic_esr(void);
 
+/* e820.c: guest_boot_params is set by guest_main before anything else runs. */
+extern const u8 *guest_boot_params;
+u64 e820_ram_page_below(u64 lo, u64 hi);
+
 /* tss.c: the TSS and the IST stack the double fault runs on. */
 void tss_init(void);
 void tss_drop_df_stack(void);
+void tss_use_stack(unsigned vec, unsigned ist, u64 top); /* top 0: back to the current stack */
 int fault_call(void (*fn)(u64), u64 arg);
 extern u64 fault_vector, fault_error, fault_rip;
 /*

@@ -49,3 +49,10 @@ void tss_drop_df_stack(void)
 {
 	idt_set_ist(VEC_DF, 0);
 }
+
+/* Vector @vec runs on IST stack @ist (2-7; 1 is the double fault's), whose top is @top. */
+void tss_use_stack(unsigned vec, unsigned ist, u64 top)
+{
+	tss.ist[ist - 1] = top;
+	idt_set_ist(vec, top ? ist : 0);
+}

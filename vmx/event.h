@@ -11,6 +11,8 @@
 /* The VM-entry interruption information and the exit's IDT-vectoring information. */
 #define INTR_INFO_VALID BIT(31)
 #define INTR_INFO_DELIVER_ERROR BIT(11)
+#define INTR_INFO_NMI_UNBLOCKED_BY_IRET BIT(12) /* exit interruption information only */
+#define EPT_QUAL_NMI_UNBLOCKED_BY_IRET BIT(12)  /* the same, in an EPT violation's qualification */
 #define INTR_TYPE_SHIFT 8
 #define INTR_TYPE_EXTERNAL 0
 #define INTR_TYPE_NMI 2

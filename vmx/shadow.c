@@ -72,7 +72,8 @@ static void targets_fill(struct vcpu *v, const u64 t[2])
 	vmcs_writenat(VMCS_CR3_TARGET_VALUE1, t[1]);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 2);
 	if (vmx.cr3_reads_free)
-		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc & ~(u32)PROC_CR3_STORE_EXITING);
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS,
+			     vmcs_read32(VMCS_PROC_BASED_CONTROLS) & ~(u32)PROC_CR3_STORE_EXITING);
 	v->hw_armed = true;
 }
 
@@ -85,7 +86,8 @@ static void targets_empty(struct vcpu *v)
 	shadow_follow_cr3(&mmu, &v->sv, vmcs_readnat(VMCS_GUEST_CR3));
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
 	if (vmx.cr3_reads_free)
-		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc);
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS,
+			     vmcs_read32(VMCS_PROC_BASED_CONTROLS) | PROC_CR3_STORE_EXITING);
 	v->hw_armed = false;
 }
 

@@ -97,10 +97,16 @@ status_t vmx_global_init(void)
 	 * so the preemption timer also bounds the wait.
 	 */
 	u32 pin_want = PIN_NMI_EXITING;
+	/* Virtual NMIs only with NMI-window exiting, to inject an NMI the guest still blocks later. */
+	if ((c->proc_ctls >> 32) & PROC_NMI_WINDOW_EXITING)
+		pin_want |= PIN_VIRTUAL_NMIS;
 	bool smp_shadow = vmx.shadow && ncpus_online > 1;
 	if (smp_shadow)
 		pin_want |= PIN_PREEMPTION_TIMER;
 	vmx.pin = adjust("pin-based", c->pin_ctls, pin_want, PIN_NMI_EXITING);
+	vmx.virtual_nmis = vmx.pin & PIN_VIRTUAL_NMIS;
+	if (!vmx.virtual_nmis)
+		pr_warn("vmx: no virtual NMIs: the guest gets its first NMI, and no other");
 	if (vmx.pin & PIN_PREEMPTION_TIMER) {
 		/* SDM Vol. 3C, 26.5.1: the timer counts down at the TSC rate divided by 2^(MISC bits 4:0). */
 		unsigned rate = (unsigned)(c->msr[MSR_IA32_VMX_MISC - MSR_IA32_VMX_FIRST] & 0x1F);

@@ -48,6 +48,12 @@ struct vmx_config {
 	 * EPT identity map. With shadow paging, only while the guest's paging is off.
 	 */
 	bool unrestricted;
+	/*
+	 * Virtual NMIs (SDM Vol. 3C, 25.6.1): the guest's IRET ends the blocking an injected NMI
+	 * sets, and NMI-window exiting says when the next one may go in. Without them, with NMI
+	 * exiting on, nothing ends that blocking (26.3, IRET), so a guest gets one NMI only.
+	 */
+	bool virtual_nmis;
 	bool trap_efer;    /* the guest's EFER is kept by slatvisor (shadow paging, or MSR-load lists) */
 	bool efer_by_list; /* no VM-entry "load IA32_EFER": EFER is switched by MSR-load lists */
 	/*

@@ -293,6 +293,19 @@ case_bochs_core2_test_guest_triple_fault() {
 	expect 'image: intact at the end'
 	reject 'PANIC'
 }
+# Shadow paging: a double fault whose delivery faults is a triple fault that slatvisor itself
+# recognises (the CPU only ever sees one #PF at a time). Before, the #PF was injected forever.
+case_bochs_core2_test_guest_df_triple_fault() {
+	tests/boot/emu --bochs --cpu core2_penryn_t9600 --cpus 1 --timeout 300 --log "$LOG" --until 'guest: stopped|PANIC' \
+		--iso "$(iso tg-core2-dftf --kernel build/test-guest/bzImage --guest-cmdline 'test=double_fault end=df_triple_fault')" ||
+		fail "the run did not end in a stopped guest (exit $?)"
+	expect '^ok double_fault'
+	expect 'test-guest: ending with a double fault that faults'
+	expect 'vcpu0: rip 0x[0-9a-f]+ rsp 0x400000000000 '
+	expect 'guest: triple fault on vcpu0 \(a fault while its double fault was delivered\); the guest is stopped'
+	expect 'image: intact at the end'
+	reject 'PANIC'
+}
 
 # ---- the Linux guest (these take minutes each in Bochs) ----
 

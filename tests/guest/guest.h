@@ -117,6 +117,7 @@ extern volatile u64 lapic_eoi_addr;
 #define ICR_LEVEL_ASSERT BIT(14)
 #define ICR_SELF (1U << 18)
 #define ESR_SEND_ILLEGAL_VECTOR BIT(5)
+#define ESR_RECEIVE_ILLEGAL_VECTOR BIT(6)
 bool lapic_init(void);
 u8 lapic_id(void);
 u32 lapic_read(u32 off);
@@ -179,6 +180,9 @@ struct probe {
 		__attribute__((used, section(".probes"), aligned(8))) = { #id, probe_##id }; \
 	static const char *probe_##id(void)
 extern const struct probe __probes_start[], __probes_end[];
+
+/* main.c: whether the guest command line holds option @opt ("name=") with value @value. */
+bool guest_option_is(const char *opt, const char *value);
 
 void guest_main(const u8 *boot_params);
 _Noreturn void guest_finish(unsigned passed, unsigned failed);

@@ -39,6 +39,15 @@ static const char *find_option(const char *cmd, const char *opt, size_t *len)
 	return NULL;
 }
 
+static const char *cmdline = "";
+
+bool guest_option_is(const char *opt, const char *value)
+{
+	size_t len;
+	const char *v = find_option(cmdline, opt, &len);
+	return v && word_is(v, len, value);
+}
+
 _Noreturn void guest_finish(unsigned passed, unsigned failed)
 {
 	kprintf("test-guest: %u passed, %u failed\n", passed, failed);
@@ -71,6 +80,7 @@ void guest_main(const u8 *bp)
 	paging_init();
 	u64 cmd_addr = *(const u32 *)(bp + BP_CMD_LINE_PTR) | (u64) * (const u32 *)(bp + BP_EXT_CMD_LINE_PTR) << 32;
 	const char *cmd = cmd_addr ? (const char *)(uintptr_t)cmd_addr : "";
+	cmdline = cmd;
 	kprintf("test-guest: command line \"%s\"\n", cmd);
 	acpi_init(bp, &acpi);
 	kprintf("test-guest: PM1a_CNT 0x%x, S5 sleep type %u, %u CPUs in the MADT\n", acpi.pm1a_cnt,

@@ -555,6 +555,9 @@ static bool still_valid(struct shadow_mmu *m, union spt_role in, int level, u64 
 	u64 rights = (g & RIGHTS) | (wp0 ? PTE_RW : 0);
 	bool large = g & PTE_PS;
 	if (large) {
+		/* The frame below masks these bits away: a reserved bit set since would go unseen. */
+		if (g & gw_large_reserved(level))
+			return false;
 		union spt_role want = direct_role(level - 1, g);
 		if (wp0)
 			want.access = wp0_writable(g & PTE_D, eff_rw, eff_user, false);

@@ -21,6 +21,11 @@ typedef uint64_t u64;
 #define VEC_GP 13
 #define VEC_PF 14
 
+/* #PF error code bits (SDM Vol. 3A, 4.7). */
+#define PF_ERR_P BIT(0)
+#define PF_ERR_W BIT(1)
+#define PF_ERR_RSVD BIT(3)
+
 /* Canonical, and never mapped by paging.c (PML4 slot 128): a stack no push can use. */
 #define UNMAPPED_ADDR 0x0000400000000000ULL
 
@@ -148,6 +153,7 @@ const char *failf(const char *fmt, ...);
 /* paging.c: identity map of 0-4 GiB; one page of it read-only, for the CR0.WP probe. */
 void paging_init(void);
 extern volatile u64 ro_page[512];
+extern u64 pml4[512]; /* the guest's PML4: slot 0 the identity map, the rest free for probes */
 
 /* acpi.c */
 struct acpi_power {

@@ -12,8 +12,6 @@
  */
 #include "guest.h"
 
-#define PF_ERR_P BIT(0)
-#define PF_ERR_W BIT(1)
 #define CR0_NW BIT(29)
 #define CR0_CD BIT(30)
 #define MAXPHYADDR_LIMIT 52 /* the architectural maximum: bits 52-62 are reserved everywhere */

@@ -291,8 +291,8 @@ u64 random_entry(int level)
 	if (level == 1 || (level == 2 && !rnd(4))) {
 		/* A frame anywhere: RAM (page tables included), hypervisor memory, MMIO, or beyond. */
 		u64 frame = rnd(10) ? rnd(RAM_PAGES) * PAGE_SIZE : rnd(3) * PAGE_SIZE + (rnd(2) ? HIDDEN_LO : RAM_TOP);
-		if (level == 2)
-			return (frame & ~(2 * MiB - 1)) | rights | PS;
+		if (level == 2) /* now and then with a reserved bit (20:13): a #PF with RSVD */
+			return (frame & ~(2 * MiB - 1)) | rights | PS | (rnd(10) ? 0 : BIT(13 + rnd(8)));
 		return frame | rights | (rnd(8) ? 0 : G);
 	}
 	/* A table one level down, from those the guest has. */

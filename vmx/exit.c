@@ -277,6 +277,8 @@ static void print_stats(const char *who, const struct exit_stats *s)
 		total += s->count[r];
 	}
 	pr_info("stat total exits=%llu", (unsigned long long)total);
+	if (s->open_bus_writes)
+		pr_info("stat open-bus writes dropped=%llu", (unsigned long long)s->open_bus_writes);
 }
 
 u64 exits_total(void)
@@ -338,6 +340,7 @@ NORETURN void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, .
 			sum.count[r] += o->stats.count[r];
 			sum.cycles[r] += o->stats.cycles[r];
 		}
+		sum.open_bus_writes += o->stats.open_bus_writes;
 	}
 	print_stats("all vcpus", &sum);
 	shadow_print_stats();

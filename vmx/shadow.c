@@ -4,6 +4,7 @@
 #include "apic_start.h"
 #include "ept.h"
 #include "guest_mem.h"
+#include "open_bus.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
@@ -230,7 +231,7 @@ status_t shadow_setup(u64 top)
 		return ST_NO_MEMORY;
 	}
 	struct shadow_env env = { guest_table, shadow_table, kind, trap_write, disarm_others, flush_others,
-				  scratch, NULL };
+				  scratch, open_bus_page(), NULL };
 	shadow_init(&mmu, (struct spt_page *)(uintptr_t)pages, capacity, tables,
 		    (struct gfn_meta *)(uintptr_t)meta, nr_gfns, &env);
 	maxphyaddr = cpu_maxphyaddr();
@@ -589,8 +590,8 @@ enum exit_action handle_page_fault(struct vcpu *v)
 		v->cr2_due = true;
 		v->cr2 = va;
 		return EXIT_RESUME;
-	case SF_EMULATE:
-		return apic_start_write(v, gpa);
+	case SF_EMULATE: /* a store to the trapped APIC page, or where nothing is */
+		return apic_start_owns(gpa) ? apic_start_write(v, gpa) : open_bus_write(v, gpa);
 	case SF_STOP:
 		break;
 	}

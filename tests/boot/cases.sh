@@ -261,10 +261,11 @@ case_bochs_haswell_4cpu() {
 
 # slatvisor's own probes, each asserting what the SDM says the machine does: every probe must
 # print "ok", the summary must count no failure, and the guest must power itself off with the
-# hypervisor's image intact. test_guest CPU NCPUS NAME GUEST_CMDLINE [HV_CMDLINE]
+# hypervisor's image intact. hvmem_fill=on gives mem_isolation the pattern to look for in
+# slatvisor's free memory. test_guest CPU NCPUS NAME GUEST_CMDLINE [HV_CMDLINE]
 test_guest() {
 	boot_guest --bochs --cpu "$1" --cpus "$2" --timeout 900 \
-		--iso "$(iso "$3" --kernel build/test-guest/bzImage --guest-cmdline "$4" --hv-cmdline "${5:-}")"
+		--iso "$(iso "$3" --kernel build/test-guest/bzImage --guest-cmdline "$4" --hv-cmdline "hvmem_fill=on ${5:-}")"
 	reject '^FAIL'
 	expect '^test-guest: [1-9][0-9]* passed, 0 failed'
 	local n ok
@@ -273,6 +274,7 @@ test_guest() {
 	[ "${n:-0}" = "$ok" ] || fail "the summary counts ${n:-no} passed, the log has $ok ok lines"
 	expect 'power: the guest powers off \(ACPI S5'
 	expect 'image: intact at the end'
+	expect 'mm: hvmem_fill: [0-9]+ KiB of free hypervisor memory filled'
 	reject 'PANIC'
 }
 # EPT with 2 vCPUs, shadow paging on the CPU without EPT, and shadow paging chosen on Haswell.

@@ -6,16 +6,17 @@
 
 #define BP_E820_ENTRIES 0x1E8
 #define BP_E820_TABLE 0x2D0
-#define E820_MAX 128
-#define E820_RAM 1
 #define PAGE 4096ULL
 
-struct e820_entry {
-	u64 addr, size;
-	u32 type;
-} __attribute__((packed));
-
 const u8 *guest_boot_params;
+
+const struct e820_entry *e820_table(unsigned *n)
+{
+	*n = guest_boot_params[BP_E820_ENTRIES];
+	if (*n > E820_MAX)
+		*n = E820_MAX;
+	return (const struct e820_entry *)(guest_boot_params + BP_E820_TABLE);
+}
 
 /*
  * The highest RAM page in [lo, hi): the real-mode page the AP start-up probe puts its code
@@ -23,10 +24,10 @@ const u8 *guest_boot_params;
  */
 u64 e820_ram_page_below(u64 lo, u64 hi)
 {
-	unsigned n = guest_boot_params[BP_E820_ENTRIES];
-	const struct e820_entry *e = (const struct e820_entry *)(guest_boot_params + BP_E820_TABLE);
+	unsigned n;
+	const struct e820_entry *e = e820_table(&n);
 	u64 best = 0;
-	for (unsigned i = 0; i < n && i < E820_MAX; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		if (e[i].type != E820_RAM)
 			continue;
 		u64 start = (e[i].addr + PAGE - 1) & ~(PAGE - 1), end = (e[i].addr + e[i].size) & ~(PAGE - 1);

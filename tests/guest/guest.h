@@ -132,6 +132,14 @@ u32 lapic_esr(void);
 
 /* e820.c: guest_boot_params is set by guest_main before anything else runs. */
 extern const u8 *guest_boot_params;
+#define E820_MAX 128
+#define E820_RAM 1
+#define E820_RESERVED 2
+struct e820_entry {
+	u64 addr, size;
+	u32 type;
+} __attribute__((packed));
+const struct e820_entry *e820_table(unsigned *n); /* the map in boot_params, *n entries */
 u64 e820_ram_page_below(u64 lo, u64 hi);
 
 /* tss.c: the TSS and the IST stack the double fault runs on. */

@@ -383,3 +383,29 @@ TEST(shadow_drops_a_cached_large_page_whose_reserved_bits_are_set)
 		shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
 	}
 }
+
+TEST(shadow_maps_the_page_of_all_ones_read_only_where_nothing_is)
+{
+	setup(MAX_POOL);
+	u64 p4 = alloc_gpage(), p3 = alloc_gpage(), p2 = alloc_gpage(), p1 = alloc_gpage();
+	*gentry(p4, 0) = p3 | P | RW;
+	*gentry(p3, 0) = p2 | P | RW;
+	*gentry(p2, 0) = p1 | P | RW;
+	*gentry(p1, 5) = (MMIO_TOP + 0x7000) | P | RW | A | D; /* past everything */
+	*gentry(p2, 8) = (64 * MiB) | P | RW | PS | A | D;       /* a 2 MiB page there too */
+	struct gw_paging pg = guest_pg(p4, true, false);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	struct result r = cpu_access(&pg, 5 * PAGE_SIZE + 0x10, 0);
+	CHECK(r.o == OK && r.gpa == OPEN_BUS + 0x10);
+	r = cpu_access(&pg, 16 * MiB + 0x3008, 0);
+	CHECK(r.o == OK && r.gpa == OPEN_BUS + 8);
+	/* A write is not mapped: it exits, for slatvisor to drop (SF_EMULATE, "stopped" here). */
+	r = cpu_access(&pg, 5 * PAGE_SIZE, GW_WRITE);
+	CHECK(r.o == STOPPED);
+	r = cpu_access(&pg, 16 * MiB, GW_WRITE);
+	CHECK(r.o == STOPPED);
+	/* Kept across a resync, and the guest still reads it afterwards. */
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
+	r = cpu_access(&pg, 5 * PAGE_SIZE + 0x10, 0);
+	CHECK(r.o == OK && r.gpa == OPEN_BUS + 0x10);
+}

@@ -363,3 +363,69 @@ PROBE(invpcid)
 	}
 	return NULL;
 }
+
+/* The end of the last RAM range in the e820 map. */
+static u64 ram_end(void)
+{
+	unsigned n;
+	const struct e820_entry *e = e820_table(&n);
+	u64 end = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].type == E820_RAM && e[i].addr + e[i].size > end)
+			end = e[i].addr + e[i].size;
+	return end;
+}
+
+/*
+ * Large pages over the end of RAM: through them the last RAM page reads what the identity
+ * map reads there, and the first page past the end reads without a fault. Over the top of
+ * everything (a 1 GiB page at the first 1 GiB boundary past 4 GiB and RAM), reads are all
+ * ones and a write is dropped, as on a bare machine where no device answers (a 2 MiB page
+ * there: every CPU has those).
+ */
+PROBE(pt_large_past_ram)
+{
+	u64 end = ram_end() & ~(PAGE - 1);
+	if (!end || end > 3 * LARGE_1G)
+		return failf("RAM ends at 0x%lx: the probe needs it below 3 GiB", end);
+	u32 a, b, c, d;
+	cpuid(CPUID_EXT_FEATURES, &a, &b, &c, &d);
+	bool gbpages = d & CPUID_EXT_EDX_PAGE1GB;
+	scratch_reset();
+	u64 mid = (end - PAGE) & ~(LARGE_2M - 1), big = (end - PAGE) & ~(LARGE_1G - 1);
+	u64 over = (4 * LARGE_1G > ((end + LARGE_1G - 1) & ~(LARGE_1G - 1))) ? 4 * LARGE_1G : (end + LARGE_1G - 1) & ~(LARGE_1G - 1);
+	s_pd[1] = mid | TABLE | PTE_PS;
+	s_pd[2] = over | TABLE | PTE_PS;
+	if (gbpages)
+		s_pdpt[1] = big | TABLE | PTE_PS;
+	flush_all();
+	const char *why = NULL;
+	u64 last = *(volatile u64 *)(uintptr_t)(end - PAGE); /* the identity map's view */
+	struct {
+		u64 va;
+		const char *what;
+	} views[] = { { SCRATCH + LARGE_2M + (end - PAGE - mid), "the last RAM page through a 2 MiB page" },
+		      { SCRATCH + LARGE_1G + (end - PAGE - big), "the last RAM page through a 1 GiB page" } };
+	for (unsigned i = 0; i < (gbpages ? 2u : 1u) && !why; i++) {
+		why = expect_no_fault(views[i].what, load, views[i].va);
+		if (!why && loaded != last)
+			why = failf("%s: 0x%lx, the identity map reads 0x%lx", views[i].what, loaded, last);
+		/* Past the end of RAM, in the same large page where it reaches that far. */
+		if (!why && views[i].va + PAGE < SCRATCH + (i ? 2 * LARGE_1G : 2 * LARGE_2M))
+			why = expect_no_fault("the first page past RAM", load, views[i].va + PAGE);
+	}
+	if (!why) {
+		u64 va = SCRATCH + 2 * LARGE_2M + 0x12340;
+		why = expect_no_fault("a read past the top", load, va);
+		if (!why && loaded != ~0ULL)
+			why = failf("a read at physical 0x%lx, past everything, gave 0x%lx, not all ones", over + 0x12340, loaded);
+		if (!why)
+			why = expect_no_fault("a write past the top", store, va);
+		if (!why)
+			why = expect_no_fault("a read after the write", load, va);
+		if (!why && loaded != ~0ULL)
+			why = failf("a write at physical 0x%lx, past everything, left 0x%lx there", over + 0x12340, loaded);
+	}
+	scratch_remove();
+	return why;
+}

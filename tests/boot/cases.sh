@@ -281,6 +281,15 @@ test_guest() {
 case_bochs_haswell_test_guest() { test_guest corei7_haswell_4770 2 tg-hsw 'test=all'; }
 case_bochs_core2_test_guest() { test_guest core2_penryn_t9600 1 tg-core2 'test=all'; }
 case_bochs_haswell_shadow_test_guest() { test_guest corei7_haswell_4770 2 tg-hswsh 'test=all' paging=shadow; }
+# Nehalem: EPT without unrestricted guest, so vcpu1's start-up code (init_sipi_storm) is interpreted.
+case_bochs_lynnfield_test_guest() { test_guest corei5_lynnfield_750 2 tg-lyn 'test=all'; }
+# A vCPU started at a vector holding garbage (UD2): on Nehalem (EPT, no unrestricted guest)
+# slatvisor interprets the start-up code, stops that vCPU with its bytes, and the rest goes on.
+case_bochs_lynnfield_test_guest_sipi_garbage() {
+	test_guest corei5_lynnfield_750 2 tg-lyn-sg 'test=sipi_garbage,cr0_reserved'
+	expect 'vcpu1: start-up code stopped in the interpreter: an instruction it does not interpret at [0-9a-f]{4}:00000000 after 0 instructions; bytes 0f 0b .*; this vCPU is stopped, the others go on'
+	expect '^ok cr0_reserved'
+}
 # A guest that triple-faults is reported with its registers and stopped, also on a CPU without
 # the guest IA32_EFER field (Core 2): reading that field there made the report a panic.
 case_bochs_core2_test_guest_triple_fault() {

@@ -187,12 +187,16 @@ typedef const char *(*probe_fn)(void);
 struct probe {
 	const char *name;
 	probe_fn fn;
+	bool named_only; /* not in test=all: it harms the run on purpose (a vCPU stopped, say) */
 };
-#define PROBE(id)                                                                     \
+#define PROBE_ENTRY(id, named_only)                                                   \
 	static const char *probe_##id(void);                                         \
-	static const struct probe probe_entry_##id                                    \
-		__attribute__((used, section(".probes"), aligned(8))) = { #id, probe_##id }; \
+	static const struct probe probe_entry_##id __attribute__((used, section(".probes"), \
+								  aligned(8))) = { #id, probe_##id, named_only }; \
 	static const char *probe_##id(void)
+#define PROBE(id) PROBE_ENTRY(id, false)
+/* A probe that runs only when test= names it. */
+#define PROBE_NAMED_ONLY(id) PROBE_ENTRY(id, true)
 extern const struct probe __probes_start[], __probes_end[];
 
 /* main.c: whether the guest command line holds option @opt ("name=") with value @value. */

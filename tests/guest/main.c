@@ -99,7 +99,7 @@ void guest_main(const u8 *bp)
 	}
 	if (word_is(sel, len, "list")) {
 		for (unsigned i = 0; i < NPROBES; i++)
-			kprintf("test %s\n", probes[i].name);
+			kprintf("test %s%s\n", probes[i].name, probes[i].named_only ? " (only when named)" : "");
 		guest_finish(0, 0);
 	}
 
@@ -124,7 +124,7 @@ void guest_main(const u8 *bp)
 		p = q + 1;
 	}
 	for (unsigned i = 0; i < NPROBES; i++) {
-		bool chosen = all;
+		bool chosen = all && !probes[i].named_only;
 		for (const char *p = sel, *end = sel + len; !chosen && p < end;) {
 			const char *q = p;
 			while (q < end && *q != ',')

@@ -198,3 +198,42 @@ PROBE(init_sipi_storm)
 			*starts, page);
 	return why;
 }
+
+/*
+ * A vCPU started at a vector that holds no code (UD2, then zeros): slatvisor must stop that
+ * vCPU, say so, and let the rest go on. Named only: the vCPU stays stopped for the rest of the
+ * run. Meant for CPUs whose start-up code slatvisor interprets (no unrestricted guest, or
+ * paging=shadow); with unrestricted guest the CPU itself runs the garbage in real mode.
+ */
+PROBE_NAMED_ONLY(sipi_garbage)
+{
+	if (!lapic_init())
+		return failf("IA32_APIC_BASE says the local APIC is disabled");
+	u64 page = e820_ram_page_below(0x1000, REAL_MODE_TOP);
+	if (!page)
+		return failf("no RAM page below 0x%lx in the e820 map", REAL_MODE_TOP);
+	static const u8 garbage[] = { 0x0F, 0x0B }; /* UD2 */
+	memset((void *)(uintptr_t)page, 0, 0x200);
+	memcpy((void *)(uintptr_t)page, garbage, sizeof(garbage));
+	u8 self = lapic_id(), vector = (u8)(page >> 12);
+	const char *why = NULL;
+	unsigned others = 0;
+	for (unsigned c = 0; c < cpus.n && !why; c++) {
+		u8 id = cpus.apic_id[c];
+		if (id == self)
+			continue;
+		others++;
+		sent(id, ICR_INIT | ICR_LEVEL_ASSERT, &why);
+		delay();
+		sent(id, ICR_STARTUP | vector, &why);
+		delay();
+		sent(id, ICR_STARTUP | vector, &why);
+		for (unsigned i = 0; i < 20; i++)
+			delay();
+	}
+	if (!why && !others)
+		why = failf("no other CPU in the MADT to start");
+	if (!why)
+		kprintf("test-guest: sipi_garbage: %u other CPUs sent to vector 0x%x (UD2); still running\n", others, vector);
+	return why;
+}

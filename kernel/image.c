@@ -35,6 +35,14 @@ void image_build_id(char *buf, size_t size)
 		at += (size_t)fmt_snprintf(buf + at, size - at, "%02x", id[i]);
 }
 
+/*
+ * A fixed string at the start of a page of .rodata, inside the checksummed image: what an
+ * isolation probe in a guest searches for (it reads the first words of every page it can map;
+ * the build id it cannot know). The guest builds the same bytes at run time, so they do not
+ * appear in its own image.
+ */
+__attribute__((used, aligned(PAGE_SIZE))) const char image_magic[IMAGE_MAGIC_LEN] = IMAGE_MAGIC;
+
 static u64 boot_sum;
 
 void image_report(void)

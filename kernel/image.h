@@ -11,6 +11,11 @@
  * mode or the guest.
  */
 u64 image_checksum(void);
+
+/* 16 bytes at a page boundary in .rodata that a guest may search for (tests/guest/probes_mem.c). */
+#define IMAGE_MAGIC "slatvisor-image!"
+#define IMAGE_MAGIC_LEN 16
+extern const char image_magic[IMAGE_MAGIC_LEN];
 /* The linker's build id (ld --build-id=sha1) as hex into @buf (at least 41 bytes), or "none". */
 void image_build_id(char *buf, size_t size);
 

@@ -237,6 +237,8 @@ NORETURN void kmain(u32 magic, u64 mbi)
 		       (unsigned long long)opts.hvmem_mb);
 		cpu_halt_forever();
 	}
+	if (opts.hvmem_fill)
+		palloc_fill_pattern(); /* before any allocation: the whole pool is free */
 	percpu_add_guards(bsp); /* unmapped by paging_init */
 	status_t st = paging_init(&bi);
 	if (st != ST_OK)

@@ -38,6 +38,8 @@ const struct opt_desc option_table[] = {
 	  "shadow paging without the VMX-preemption timer (Core 2): give the guest every CPU (on), or one (auto)" },
 	{ "cr3_store_exiting", OPT_CHOICE, "auto|always", 0, 0, &opts.cr3_store_exiting,
 	  "shadow paging: auto lets guest CR3 reads run without an exit while the CR3-target list is armed, where the CPU allows it; always makes them exit, as on a real Core 2" },
+	{ "hvmem_fill", OPT_BOOL, NULL, 0, 0, &opts.hvmem_fill,
+	  "testing only: fill the free hypervisor memory with a tag and each page's address at boot, for guest isolation probes" },
 	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud|code|stack", 0, 0, &opts.test_fault,
 	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
 };

@@ -23,6 +23,7 @@ struct hv_options {
 	u64 shadow_pages;   /* the shadow page pool */
 	u64 shadow_smp;     /* enum shadow_smp */
 	u64 cr3_store_exiting; /* enum cr3_store_exiting */
+	u64 hvmem_fill;     /* bool: fill the free pool with a pattern (isolation tests) */
 };
 
 extern struct hv_options opts;

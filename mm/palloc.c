@@ -3,6 +3,7 @@
 #include "../kernel/kstring.h"
 #include "../kernel/log.h"
 #include "../kernel/spinlock.h"
+#include "../arch/x86_64/tsc.h"
 
 static struct pmm ram;  /* all usable RAM: only used to place the pool */
 static struct pmm pmm;  /* the pool */
@@ -34,6 +35,31 @@ status_t palloc_init(const struct boot_info *bi, const struct phys_range *reserv
 struct phys_range palloc_pool(void)
 {
 	return pool;
+}
+
+/*
+ * hvmem_fill=on: every free page of the pool gets the same 16 bytes over and over, the tag
+ * PALLOC_FILL_TAG and the page's own physical address, so a guest that ever reads a word of
+ * slatvisor's free memory recognises it (and knows which page it came from). Pages handed out
+ * later are zeroed by palloc_aligned as always.
+ */
+void palloc_fill_pattern(void)
+{
+	u64 t0 = tsc_us_since_boot(), bytes = 0;
+	spin_lock(&lock);
+	for (unsigned i = 0; i < pmm.n; i++)
+		for (u64 a = pmm.ext[i].base; a < pmm.ext[i].end; a += PAGE_SIZE) {
+			u64 *w = (u64 *)(uintptr_t)a;
+			for (unsigned j = 0; j < PAGE_SIZE / 8; j += 2) {
+				w[j] = PALLOC_FILL_TAG;
+				w[j + 1] = a;
+			}
+			bytes += PAGE_SIZE;
+		}
+	spin_unlock(&lock);
+	pr_info("mm: hvmem_fill: %llu KiB of free hypervisor memory filled with tag 0x%016llx and each page's address (%llu us)",
+		(unsigned long long)(bytes / KiB), (unsigned long long)PALLOC_FILL_TAG,
+		(unsigned long long)(tsc_us_since_boot() - t0));
 }
 
 u64 palloc_aligned(u64 npages, u64 align, u64 limit)

@@ -22,6 +22,10 @@ u64 palloc(u64 npages, u64 limit);
 u64 palloc_aligned(u64 npages, u64 align, u64 limit);
 /* Where the pool is. */
 struct phys_range palloc_pool(void);
+/* "SLATPOOL" in memory order: the word hvmem_fill=on writes into free pool pages. */
+#define PALLOC_FILL_TAG 0x4C4F4F5054414C53ULL
+/* Fill every free pool page with the tag and the page's address, and say how much (hvmem_fill=). */
+void palloc_fill_pattern(void);
 void pfree(u64 phys, u64 npages);
 void palloc_report(void);
 

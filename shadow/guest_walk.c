@@ -23,9 +23,9 @@ static bool reserved(const struct walk *w, u64 e, int level, bool leaf)
 		return true;
 	if (level == 4 && (e & PTE_PS))
 		return true;
-	if (level == 3 && leaf && (!w->pg->gbpages || (e & GENMASK(29, 13))))
+	if (level == 3 && leaf && !w->pg->gbpages)
 		return true;
-	if (level == 2 && leaf && (e & GENMASK(20, 13)))
+	if ((level == 2 || level == 3) && leaf && (e & gw_large_reserved(level)))
 		return true;
 	return false;
 }

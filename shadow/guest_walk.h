@@ -15,6 +15,15 @@ struct gw_paging {
 	unsigned maxphyaddr;
 };
 
+/*
+ * The bits between the PAT bit and the frame address that a large leaf must keep clear:
+ * 20:13 in a 2 MiB PDE (level 2), 29:13 in a 1 GiB PDPTE (level 3); SDM tables 4-16, 4-18.
+ */
+static inline u64 gw_large_reserved(int level)
+{
+	return level == 3 ? GENMASK(29, 13) : GENMASK(20, 13);
+}
+
 /* The access, in #PF error-code bits (SDM Vol. 3A, 4.7), plus "implicit supervisor". */
 #define GW_WRITE BIT(1)
 #define GW_USER BIT(2)

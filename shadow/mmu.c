@@ -281,9 +281,14 @@ struct spt_page *get_page(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn,
 static bool leaf_value(struct shadow_mmu *m, u64 target, u64 attrs, bool write_ok, u64 *val)
 {
 	enum gpa_kind kind = m->env.kind(m->env.ctx, target);
-	if (kind == GPA_NONE)
-		return false;
 	attrs &= ~(u64)PTE_RW;
+	if (kind == GPA_NONE) {
+		/* Nothing is there: all ones, read-only; a write faults and is dropped by the caller's caller. */
+		if (!m->env.open_bus)
+			return false;
+		*val = m->env.open_bus | PTE_P | PTE_A | attrs;
+		return true;
+	}
 	if (kind == GPA_HIDDEN) {
 		/* Never hypervisor memory: the scratch page, which holds nothing of slatvisor's. */
 		m->hidden_seen = true;
@@ -404,6 +409,10 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 	}
 	*w->gpa = r->gpa;
 	bool write = w->access & GW_WRITE, unsynced = false;
+	if (write && write_ok && m->env.open_bus && m->env.kind(m->env.ctx, target) == GPA_NONE) {
+		m->stats.fault_mmio++;
+		return SF_EMULATE; /* a store where nothing is: dropped */
+	}
 	if (write && write_ok) {
 		if (m->env.trap_write && m->env.trap_write(m->env.ctx, target)) {
 			m->stats.fault_mmio++;
@@ -544,9 +553,11 @@ static bool still_valid(struct shadow_mmu *m, union spt_role in, int level, u64 
 	bool eff_rw = !in.path_ro && (g & PTE_RW), eff_user = !in.path_sup && (g & PTE_US);
 	if (level == 1) {
 		u64 diff = (g ^ s) & (PTE_US | PTE_PWT | PTE_PCD | PTE_PAT | PTE_G | PTE_XD);
+		enum gpa_kind stand_in = (s & PT_ADDR_MASK) == m->env.scratch	  ? GPA_HIDDEN
+					 : (s & PT_ADDR_MASK) == m->env.open_bus ? GPA_NONE
+										 : GPA_RAM;
 		bool addr_ok = (g & PT_ADDR_MASK) == (s & PT_ADDR_MASK) ||
-			       ((s & PT_ADDR_MASK) == m->env.scratch &&
-				m->env.kind(m->env.ctx, g & PT_ADDR_MASK) == GPA_HIDDEN);
+			       (stand_in != GPA_RAM && m->env.kind(m->env.ctx, g & PT_ADDR_MASK) == stand_in);
 		bool w_ok = !(s & PTE_RW) ||
 			    (wp0 ? wp0_writable(g & PTE_D, eff_rw, eff_user, false) : (g & PTE_RW) && (g & PTE_D));
 		return !diff && addr_ok && w_ok;
@@ -555,6 +566,9 @@ static bool still_valid(struct shadow_mmu *m, union spt_role in, int level, u64 
 	u64 rights = (g & RIGHTS) | (wp0 ? PTE_RW : 0);
 	bool large = g & PTE_PS;
 	if (large) {
+		/* The frame below masks these bits away: a reserved bit set since would go unseen. */
+		if (g & gw_large_reserved(level))
+			return false;
 		union spt_role want = direct_role(level - 1, g);
 		if (wp0)
 			want.access = wp0_writable(g & PTE_D, eff_rw, eff_user, false);

@@ -33,6 +33,7 @@ struct shadow_env {
 	 */
 	void (*flush_others)(void *ctx);
 	u64 scratch; /* what the guest sees in place of hypervisor memory */
+	u64 open_bus; /* a page of all ones, read-only where nothing is (GPA_NONE); 0: such a fill stops */
 	void *ctx;
 };
 

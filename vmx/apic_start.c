@@ -12,8 +12,6 @@
 #include "../arch/x86_64/percpu.h"
 #include "../kernel/log.h"
 
-#define MAX_INSN 15
-
 static u64 page;           /* the APIC page while trapped, 0 once released */
 static volatile u32 waiting; /* vCPUs the guest has not started yet */
 
@@ -123,27 +121,14 @@ bool apic_start_x2apic_icr(struct vcpu *v, u64 value)
 
 enum exit_action apic_start_write(struct vcpu *v, u64 gpa)
 {
-	u8 code[MAX_INSN];
-	u64 rip = vmcs_readnat(VMCS_GUEST_CS_BASE) + vmcs_readnat(VMCS_GUEST_RIP);
 	struct mmio_store st;
-	unsigned avail = MAX_INSN;
-	/* The decoder knows 64-bit mode only; 5-level paging is not walked. */
-	bool long_mode = (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L) &&
-			 !(vcpu_guest_cr4() & CR4_LA57);
-	/* Read as much as is mapped: an instruction may end just before an unmapped page. */
-	while (long_mode && avail && !guest_read_linear(rip, code, avail))
-		avail--;
-	if (!long_mode || !avail || !insn_decode_store(code, avail, &st)) {
+	u64 value;
+	if (!guest_decode_store(v, &st, &value)) {
 		guest_stop(v, STOP_HALT,
 			   "apic: vcpu%u wrote its local APIC (offset 0x%llx) with an instruction slatvisor does not decode, at rip 0x%llx",
-			   v->index, (unsigned long long)(gpa & 0xFFF), (unsigned long long)rip);
-		return EXIT_STOP;
+			   v->index, (unsigned long long)(gpa & 0xFFF),
+			   (unsigned long long)(vmcs_readnat(VMCS_GUEST_CS_BASE) + vmcs_readnat(VMCS_GUEST_RIP)));
 	}
-	u64 value = st.from_reg ? vcpu_gpr(v, st.reg) : st.imm;
-	if (st.high_byte)
-		value >>= 8;
-	if (st.size < 8)
-		value &= (1ULL << (8 * st.size)) - 1;
 	u32 off = (u32)(gpa & 0xFFF) & ~3u;
 	if (off == LAPIC_ICR_LO)
 		write_icr(v, (u32)value);

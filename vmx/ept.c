@@ -4,6 +4,8 @@
 #include "vmcs.h"
 #include "vmx.h"
 #include "apic_start.h"
+#include "open_bus.h"
+#include "../arch/x86_64/cpu.h"
 #include "../kernel/log.h"
 #include "../kernel/spinlock.h"
 #include "../mm/palloc.h"
@@ -66,6 +68,18 @@ status_t ept_init(void)
 	status_t s = ept_map_identity(&ops, root, &mtrr, top, &hidden, &st);
 	if (s != ST_OK)
 		return s;
+	/* Where nothing is, the guest reads all ones (open_bus.h): four pages, whatever the size. */
+	u64 end = 1ULL << cpu_maxphyaddr();
+	if (top < end) {
+		u64 ones = open_bus_page(), pt = ept_alloc(NULL), pd = ept_alloc(NULL), pdpt = ept_alloc(NULL);
+		if (!ones || !pt || !pd || !pdpt)
+			return ST_NO_MEMORY;
+		s = ept_map_open_bus(&ops, root, top, end, ones, pt, pd, pdpt);
+		if (s != ST_OK)
+			return s;
+		pr_info("ept: guest-physical 0x%llx-0x%llx holds nothing: it reads all ones, writes there are dropped (3 shared paging-structure pages)",
+			(unsigned long long)top, (unsigned long long)end - 1);
+	}
 	vmx.eptp = root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
 	unsigned pages = 1 + ops.tables_allocated[3] + ops.tables_allocated[2] + ops.tables_allocated[1];
 	pr_info("ept: %u paging-structure pages: 1 PML4, %u PDPT, %u PD, %u PT; leaves: %llu x 1 GiB, %llu x 2 MiB, %llu x 4 KiB; guest-physical 0-%llu GiB",
@@ -158,6 +172,8 @@ enum exit_action handle_ept_violation(struct vcpu *v, const struct exit_info *x)
 		return redirect_hidden(v, gpa, q);
 	if (apic_start_owns(gpa) && (q & EPTQ_WRITE))
 		return apic_start_write(v, gpa);
+	if (ept_gpa_kind(gpa) == GPA_NONE && (q & EPTQ_WRITE) && !(q & EPTQ_FETCH))
+		return open_bus_write(v, gpa);
 	/* Another vCPU may already have widened this entry: drop this CPU's stale view. */
 	u64 phys, leaf;
 	int level;

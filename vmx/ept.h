@@ -42,6 +42,16 @@ struct ept_map_stats {
 status_t ept_map_identity(struct pt_ops *ops, u64 root, const struct mtrr_state *m, u64 top,
 			  const struct ept_hidden *hidden, struct ept_map_stats *st);
 
+/*
+ * Where nothing is: guest-physical [top, end) reads all ones, as a bus where no device
+ * answers does, and a write is an EPT violation (slatvisor drops it). Every 4 KiB page
+ * there maps the one page @ones (filled with 0xFF, read-only) through three shared tables
+ * the caller provides, whatever the size of the range: a PT of 512 such leaves (@pt), a PD
+ * whose entries all point at it (@pd) and a PDPT whose entries all point at that (@pdpt).
+ * @top is a multiple of 1 GiB, and the PDPT covering [top, 512 GiB) is @root's first.
+ */
+status_t ept_map_open_bus(struct pt_ops *ops, u64 root, u64 top, u64 end, u64 ones, u64 pt, u64 pd, u64 pdpt);
+
 /* 0: no hidden byte in [base, base+size); 2: all of it hidden by one range; 1: some. */
 int ept_hidden_overlap(const struct ept_hidden *h, u64 base, u64 size);
 

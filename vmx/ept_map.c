@@ -51,6 +51,35 @@ static status_t map_region(struct pt_ops *ops, u64 root, const struct mtrr_state
 	return ST_OK;
 }
 
+status_t ept_map_open_bus(struct pt_ops *ops, u64 root, u64 top, u64 end, u64 ones, u64 pt, u64 pd, u64 pdpt)
+{
+	u64 *t = ops->table(ops->ctx, pt), *d = ops->table(ops->ctx, pd), *p = ops->table(ops->ctx, pdpt);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		t[i] = ones | EPT_READ | ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT);
+		d[i] = pt | EPT_RWX;
+		p[i] = pd | EPT_RWX;
+	}
+	const u64 slot = pt_level_size(4);
+	for (u64 a = top; a < end;) {
+		int level;
+		if (a % slot == 0 && a + slot <= end) {
+			u64 *e = pt_walk(ops, root, a, 4, true, &level);
+			if (!e || level != 4)
+				return ST_NO_MEMORY;
+			*e = pdpt | EPT_RWX; /* a whole 512 GiB slot */
+			a += slot;
+			continue;
+		}
+		u64 *e = pt_walk(ops, root, a, 3, true, &level);
+		if (!e || level != 3)
+			return ST_NO_MEMORY;
+		if (!(*e & EPT_RWX))
+			*e = pd | EPT_RWX;
+		a += GiB;
+	}
+	return ST_OK;
+}
+
 status_t ept_map_identity(struct pt_ops *ops, u64 root, const struct mtrr_state *m, u64 top,
 			  const struct ept_hidden *hidden, struct ept_map_stats *st)
 {

@@ -68,11 +68,16 @@ static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exi
 	return EXIT_RESUME;
 }
 
+void guest_triple_fault(struct vcpu *v, const char *how)
+{
+	dump_guest(v);
+	guest_stop(v, STOP_HALT, "guest: triple fault on vcpu%u%s; the guest is stopped", v->index, how);
+}
+
 static enum exit_action handle_triple_fault(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
-	dump_guest(v);
-	guest_stop(v, STOP_HALT, "guest: triple fault on vcpu%u; the guest is stopped", v->index);
+	guest_triple_fault(v, "");
 	return EXIT_STOP;
 }
 
@@ -106,6 +111,22 @@ static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
 			return handle_init(v, x);
 	}
 	v->state = VCPU_RUNNING;
+	return EXIT_RESUME;
+}
+
+static void nmi_window(bool on)
+{
+	u32 proc = vmcs_read32(VMCS_PROC_BASED_CONTROLS);
+	u32 want = on ? proc | PROC_NMI_WINDOW_EXITING : proc & ~(u32)PROC_NMI_WINDOW_EXITING;
+	if (want != proc)
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS, want);
+}
+
+static enum exit_action handle_nmi_window(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	(void)v; /* the pending NMI goes in before the entry (inject_pending_nmi) */
+	nmi_window(false);
 	return EXIT_RESUME;
 }
 
@@ -153,6 +174,7 @@ static enum exit_action handle_unexpected(struct vcpu *v, const struct exit_info
 static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_EXCEPTION_OR_NMI] = handle_exception_or_nmi,
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_NMI_WINDOW] = handle_nmi_window,
 	[EXIT_INIT] = handle_init,
 	[EXIT_SIPI] = handle_sipi,
 	[EXIT_CPUID] = handle_cpuid,
@@ -217,15 +239,23 @@ static bool nmi_in_root(void)
 	return stop_requested || v;
 }
 
-/* 26.3.1.5: an NMI may be injected only while the guest does not block NMIs. */
+/*
+ * 26.3.1.5: an NMI may be injected only while the guest does not block NMIs. While it
+ * does, or another event goes in first, NMI-window exiting brings the vCPU back as soon
+ * as it may take the NMI (with virtual NMIs; without, it waits for the next exit).
+ */
 static void inject_pending_nmi(struct vcpu *v)
 {
-	if (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID)
-		return; /* another event goes first; the NMI waits for the next exit */
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))
+	if ((vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID) ||
+	    (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))) {
+		if (vmx.virtual_nmis)
+			nmi_window(true);
 		return;
+	}
 	v->nmi_pending = false;
+	if (vmx.virtual_nmis)
+		nmi_window(false);
 	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO,
 		     INTR_INFO_VALID | ((u32)INTR_TYPE_NMI << INTR_TYPE_SHIFT) | VEC_NMI);
 }
@@ -247,6 +277,8 @@ static void print_stats(const char *who, const struct exit_stats *s)
 		total += s->count[r];
 	}
 	pr_info("stat total exits=%llu", (unsigned long long)total);
+	if (s->open_bus_writes)
+		pr_info("stat open-bus writes dropped=%llu", (unsigned long long)s->open_bus_writes);
 }
 
 u64 exits_total(void)
@@ -263,7 +295,7 @@ u64 exits_total(void)
 #define STOP_WAIT_US 1000000
 #define STOP_RETRY_US 10000
 
-void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
+NORETURN void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
 {
 	char msg[200];
 	va_list ap;
@@ -308,6 +340,7 @@ void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...)
 			sum.count[r] += o->stats.count[r];
 			sum.cycles[r] += o->stats.cycles[r];
 		}
+		sum.open_bus_writes += o->stats.open_bus_writes;
 	}
 	print_stats("all vcpus", &sum);
 	shadow_print_stats();
@@ -344,13 +377,32 @@ static bool may_interrupt_delivery(u32 reason)
 	       reason == EXIT_APIC_ACCESS || reason == EXIT_TRIPLE_FAULT;
 }
 
+/*
+ * 28.2.3: an exit in the middle of an IRET that had already ended virtual-NMI blocking
+ * (a #PF or an EPT violation on the IRET frame): the IRET runs again, so the blocking is
+ * put back, or a second NMI could nest inside the first handler.
+ */
+static void reblock_nmi_after_iret(u32 reason)
+{
+	if (!vmx.virtual_nmis || (vmcs_read32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		return;
+	bool unblocked = false;
+	if (reason == EXIT_EXCEPTION_OR_NMI)
+		unblocked = vmcs_read32(VMCS_EXIT_INTERRUPTION_INFO) & INTR_INFO_NMI_UNBLOCKED_BY_IRET;
+	else if (reason == EXIT_EPT_VIOLATION)
+		unblocked = exit_qualification() & EPT_QUAL_NMI_UNBLOCKED_BY_IRET;
+	if (unblocked)
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			     vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+}
+
 static void reinject_vectoring(void)
 {
 	u32 idt = vmcs_read32(VMCS_IDT_VECTORING_INFO);
 	if (!(idt & INTR_INFO_VALID) || (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID))
 		return;
 	vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, idt & ~(u32)BIT(12));
-	/* 26.3.1.5: injecting an NMI needs blocking by NMI clear (no virtual NMIs here). */
+	/* 26.3.1.5: injecting an NMI needs blocking by NMI (virtual-NMI blocking) clear. */
 	if (INTR_INFO_TYPE(idt) == INTR_TYPE_NMI) {
 		u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 		if (intr & INTERRUPTIBILITY_NMI)
@@ -402,8 +454,10 @@ void vmx_handle_exit(struct vcpu *v)
 	enum exit_action a = h(v, &x);
 	if (a == EXIT_STOP)
 		park(v); /* guest_stop() normally parks first; this is the backstop */
-	if (may_interrupt_delivery(x.reason))
+	if (may_interrupt_delivery(x.reason)) {
+		reblock_nmi_after_iret(x.reason);
 		reinject_vectoring();
+	}
 	if (v->nmi_pending)
 		inject_pending_nmi(v);
 	if (vmx.shadow)

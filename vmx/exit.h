@@ -58,7 +58,9 @@ enum exit_action handle_ept_misconfig(struct vcpu *v, const struct exit_info *x)
  * it returns, @then decides what the machine does.
  */
 enum stop_then { STOP_HALT, STOP_POWER_OFF, STOP_RESET };
-void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...) PRINTF_LIKE(3, 4);
+NORETURN void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* The guest triple-faulted (@how: "" or how slatvisor saw it): registers, stop; never returns. */
+NORETURN void guest_triple_fault(struct vcpu *v, const char *how);
 
 /* Has a stop been requested? (A vCPU about to enter the guest checks.) */
 bool guest_stopping(void);

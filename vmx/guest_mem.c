@@ -1,5 +1,6 @@
 /* guest_mem.c: walk the guest's IA-32e page tables with the shared walker to reach its memory. */
 #include "guest_mem.h"
+#include "insn.h"
 #include "ept.h"
 #include "vmcs.h"
 #include "vmx.h"
@@ -69,5 +70,28 @@ bool guest_read_linear(u64 linear, void *buf, size_t len)
 		linear += chunk;
 		len -= chunk;
 	}
+	return true;
+}
+
+#define MAX_INSN 15
+
+bool guest_decode_store(struct vcpu *v, struct mmio_store *st, u64 *value)
+{
+	u8 code[MAX_INSN];
+	u64 rip = vmcs_readnat(VMCS_GUEST_CS_BASE) + vmcs_readnat(VMCS_GUEST_RIP);
+	unsigned avail = MAX_INSN;
+	/* The decoder knows 64-bit mode only; 5-level paging is not walked. */
+	bool long_mode = (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L) && !(vcpu_guest_cr4() & CR4_LA57);
+	/* Read as much as is mapped: an instruction may end just before an unmapped page. */
+	while (long_mode && avail && !guest_read_linear(rip, code, avail))
+		avail--;
+	if (!long_mode || !avail || !insn_decode_store(code, avail, st))
+		return false;
+	u64 x = st->from_reg ? vcpu_gpr(v, st->reg) : st->imm;
+	if (st->high_byte)
+		x >>= 8;
+	if (st->size < 8)
+		x &= (1ULL << (8 * st->size)) - 1;
+	*value = x;
 	return true;
 }

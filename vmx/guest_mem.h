@@ -12,4 +12,13 @@
  */
 bool guest_read_linear(u64 linear, void *buf, size_t len);
 
+struct vcpu;
+struct mmio_store;
+/*
+ * Decode the store instruction at the current vCPU's RIP (a MOV to memory, 64-bit mode) into
+ * @st, and the value it stores into @value. False if the vCPU is not in 64-bit mode, its
+ * code is unreadable, or the instruction is not one insn_decode_store() knows.
+ */
+bool guest_decode_store(struct vcpu *v, struct mmio_store *st, u64 *value);
+
 #endif

@@ -4,6 +4,7 @@
 #include "apic_start.h"
 #include "ept.h"
 #include "guest_mem.h"
+#include "open_bus.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
@@ -72,7 +73,8 @@ static void targets_fill(struct vcpu *v, const u64 t[2])
 	vmcs_writenat(VMCS_CR3_TARGET_VALUE1, t[1]);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 2);
 	if (vmx.cr3_reads_free)
-		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc & ~(u32)PROC_CR3_STORE_EXITING);
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS,
+			     vmcs_read32(VMCS_PROC_BASED_CONTROLS) & ~(u32)PROC_CR3_STORE_EXITING);
 	v->hw_armed = true;
 }
 
@@ -85,7 +87,8 @@ static void targets_empty(struct vcpu *v)
 	shadow_follow_cr3(&mmu, &v->sv, vmcs_readnat(VMCS_GUEST_CR3));
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
 	if (vmx.cr3_reads_free)
-		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmx.proc);
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS,
+			     vmcs_read32(VMCS_PROC_BASED_CONTROLS) | PROC_CR3_STORE_EXITING);
 	v->hw_armed = false;
 }
 
@@ -228,7 +231,7 @@ status_t shadow_setup(u64 top)
 		return ST_NO_MEMORY;
 	}
 	struct shadow_env env = { guest_table, shadow_table, kind, trap_write, disarm_others, flush_others,
-				  scratch, NULL };
+				  scratch, open_bus_page(), NULL };
 	shadow_init(&mmu, (struct spt_page *)(uintptr_t)pages, capacity, tables,
 		    (struct gfn_meta *)(uintptr_t)meta, nr_gfns, &env);
 	maxphyaddr = cpu_maxphyaddr();
@@ -587,8 +590,8 @@ enum exit_action handle_page_fault(struct vcpu *v)
 		v->cr2_due = true;
 		v->cr2 = va;
 		return EXIT_RESUME;
-	case SF_EMULATE:
-		return apic_start_write(v, gpa);
+	case SF_EMULATE: /* a store to the trapped APIC page, or where nothing is */
+		return apic_start_owns(gpa) ? apic_start_write(v, gpa) : open_bus_write(v, gpa);
 	case SF_STOP:
 		break;
 	}

@@ -55,6 +55,7 @@ struct exit_stats {
 	u64 count[EXIT_REASON_COUNT];
 	u64 cycles[EXIT_REASON_COUNT]; /* TSC cycles spent in the handler */
 	u64 other;                     /* reasons beyond the table */
+	u64 open_bus_writes;           /* writes where nothing is, dropped (open_bus.c) */
 };
 
 struct percpu;

@@ -1,5 +1,6 @@
 /* vmx.c: choose the VMX controls once, turn VMX on per CPU, and set up each VMCS. */
 #include "vmx.h"
+#include "exit.h"
 #include "vmcs.h"
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/gdt.h"
@@ -96,10 +97,16 @@ status_t vmx_global_init(void)
 	 * so the preemption timer also bounds the wait.
 	 */
 	u32 pin_want = PIN_NMI_EXITING;
+	/* Virtual NMIs only with NMI-window exiting, to inject an NMI the guest still blocks later. */
+	if ((c->proc_ctls >> 32) & PROC_NMI_WINDOW_EXITING)
+		pin_want |= PIN_VIRTUAL_NMIS;
 	bool smp_shadow = vmx.shadow && ncpus_online > 1;
 	if (smp_shadow)
 		pin_want |= PIN_PREEMPTION_TIMER;
 	vmx.pin = adjust("pin-based", c->pin_ctls, pin_want, PIN_NMI_EXITING);
+	vmx.virtual_nmis = vmx.pin & PIN_VIRTUAL_NMIS;
+	if (!vmx.virtual_nmis)
+		pr_warn("vmx: no virtual NMIs: the guest gets its first NMI, and no other");
 	if (vmx.pin & PIN_PREEMPTION_TIMER) {
 		/* SDM Vol. 3C, 26.5.1: the timer counts down at the TSC rate divided by 2^(MISC bits 4:0). */
 		unsigned rate = (unsigned)(c->msr[MSR_IA32_VMX_MISC - MSR_IA32_VMX_FIRST] & 0x1F);
@@ -497,7 +504,22 @@ void vcpu_skip_instruction(struct vcpu *v)
 
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
-	(void)v;
+	/*
+	 * An exit during event delivery (28.2.4): the exception meets the event it interrupted,
+	 * as it would have in the CPU. An interrupted external interrupt or NMI is not delivered
+	 * again: its delivery raised a fault the guest sees, as it would on bare metal.
+	 */
+	switch (event_combine(vmcs_read32(VMCS_IDT_VECTORING_INFO), vector)) {
+	case EVENT_DOUBLE_FAULT:
+		vector = VEC_DF;
+		has_error = true;
+		error = 0;
+		break;
+	case EVENT_SHUTDOWN:
+		guest_triple_fault(v, " (a fault while its double fault was delivered)");
+	case EVENT_SERIAL:
+		break;
+	}
 	u32 info = INTR_INFO_VALID | ((u32)INTR_TYPE_HW_EXCEPTION << INTR_TYPE_SHIFT) | vector;
 	/* 26.2.1.3: real mode (unrestricted guest) delivers exceptions without an error code. */
 	if (has_error && (vmcs_readnat(VMCS_GUEST_CR0) & CR0_PE)) {

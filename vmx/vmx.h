@@ -3,6 +3,7 @@
 #define SLAT_VMX_H
 
 #include "caps.h"
+#include "event.h"
 #include "vcpu.h"
 
 /* SDM Vol. 3C, 25.4.1: activity states. */
@@ -10,19 +11,6 @@
 #define ACTIVITY_HLT 1
 #define ACTIVITY_SHUTDOWN 2
 #define ACTIVITY_WAIT_FOR_SIPI 3
-
-/* 25.8.3: VM-entry interruption-information field. */
-#define INTR_INFO_VALID BIT(31)
-#define INTR_INFO_DELIVER_ERROR BIT(11)
-#define INTR_TYPE_SHIFT 8
-#define INTR_TYPE_EXTERNAL 0
-#define INTR_TYPE_NMI 2
-#define INTR_TYPE_HW_EXCEPTION 3
-#define INTR_TYPE_SW_INTERRUPT 4
-#define INTR_TYPE_PRIV_SW_EXCEPTION 5
-#define INTR_TYPE_SW_EXCEPTION 6
-#define INTR_INFO_VECTOR(i) ((i) & 0xFF)
-#define INTR_INFO_TYPE(i) (((i) >> INTR_TYPE_SHIFT) & 7)
 
 /* 25.4.2: guest interruptibility state. */
 #define INTERRUPTIBILITY_STI BIT(0)
@@ -60,6 +48,12 @@ struct vmx_config {
 	 * EPT identity map. With shadow paging, only while the guest's paging is off.
 	 */
 	bool unrestricted;
+	/*
+	 * Virtual NMIs (SDM Vol. 3C, 25.6.1): the guest's IRET ends the blocking an injected NMI
+	 * sets, and NMI-window exiting says when the next one may go in. Without them, with NMI
+	 * exiting on, nothing ends that blocking (26.3, IRET), so a guest gets one NMI only.
+	 */
+	bool virtual_nmis;
 	bool trap_efer;    /* the guest's EFER is kept by slatvisor (shadow paging, or MSR-load lists) */
 	bool efer_by_list; /* no VM-entry "load IA32_EFER": EFER is switched by MSR-load lists */
 	/*

@@ -261,10 +261,11 @@ case_bochs_haswell_4cpu() {
 
 # slatvisor's own probes, each asserting what the SDM says the machine does: every probe must
 # print "ok", the summary must count no failure, and the guest must power itself off with the
-# hypervisor's image intact. test_guest CPU NCPUS NAME GUEST_CMDLINE [HV_CMDLINE]
+# hypervisor's image intact. hvmem_fill=on gives mem_isolation the pattern to look for in
+# slatvisor's free memory. test_guest CPU NCPUS NAME GUEST_CMDLINE [HV_CMDLINE]
 test_guest() {
 	boot_guest --bochs --cpu "$1" --cpus "$2" --timeout 900 \
-		--iso "$(iso "$3" --kernel build/test-guest/bzImage --guest-cmdline "$4" --hv-cmdline "${5:-}")"
+		--iso "$(iso "$3" --kernel build/test-guest/bzImage --guest-cmdline "$4" --hv-cmdline "hvmem_fill=on ${5:-}")"
 	reject '^FAIL'
 	expect '^test-guest: [1-9][0-9]* passed, 0 failed'
 	local n ok
@@ -273,12 +274,22 @@ test_guest() {
 	[ "${n:-0}" = "$ok" ] || fail "the summary counts ${n:-no} passed, the log has $ok ok lines"
 	expect 'power: the guest powers off \(ACPI S5'
 	expect 'image: intact at the end'
+	expect 'mm: hvmem_fill: [0-9]+ KiB of free hypervisor memory filled'
 	reject 'PANIC'
 }
 # EPT with 2 vCPUs, shadow paging on the CPU without EPT, and shadow paging chosen on Haswell.
 case_bochs_haswell_test_guest() { test_guest corei7_haswell_4770 2 tg-hsw 'test=all'; }
 case_bochs_core2_test_guest() { test_guest core2_penryn_t9600 1 tg-core2 'test=all'; }
 case_bochs_haswell_shadow_test_guest() { test_guest corei7_haswell_4770 2 tg-hswsh 'test=all' paging=shadow; }
+# Nehalem: EPT without unrestricted guest, so vcpu1's start-up code (init_sipi_storm) is interpreted.
+case_bochs_lynnfield_test_guest() { test_guest corei5_lynnfield_750 2 tg-lyn 'test=all'; }
+# A vCPU started at a vector holding garbage (UD2): on Nehalem (EPT, no unrestricted guest)
+# slatvisor interprets the start-up code, stops that vCPU with its bytes, and the rest goes on.
+case_bochs_lynnfield_test_guest_sipi_garbage() {
+	test_guest corei5_lynnfield_750 2 tg-lyn-sg 'test=sipi_garbage,cr0_reserved'
+	expect 'vcpu1: start-up code stopped in the interpreter: an instruction it does not interpret at [0-9a-f]{4}:00000000 after 0 instructions; bytes 0f 0b .*; this vCPU is stopped, the others go on'
+	expect '^ok cr0_reserved'
+}
 # A guest that triple-faults is reported with its registers and stopped, also on a CPU without
 # the guest IA32_EFER field (Core 2): reading that field there made the report a panic.
 case_bochs_core2_test_guest_triple_fault() {
@@ -290,6 +301,19 @@ case_bochs_core2_test_guest_triple_fault() {
 	expect 'vcpu0: rip 0x[0-9a-f]+ .* efer 0x500'
 	expect 'guest: triple fault on vcpu0; the guest is stopped'
 	expect 'stat exit TRIPLE_FAULT count=1 '
+	expect 'image: intact at the end'
+	reject 'PANIC'
+}
+# Shadow paging: a double fault whose delivery faults is a triple fault that slatvisor itself
+# recognises (the CPU only ever sees one #PF at a time). Before, the #PF was injected forever.
+case_bochs_core2_test_guest_df_triple_fault() {
+	tests/boot/emu --bochs --cpu core2_penryn_t9600 --cpus 1 --timeout 300 --log "$LOG" --until 'guest: stopped|PANIC' \
+		--iso "$(iso tg-core2-dftf --kernel build/test-guest/bzImage --guest-cmdline 'test=double_fault end=df_triple_fault')" ||
+		fail "the run did not end in a stopped guest (exit $?)"
+	expect '^ok double_fault'
+	expect 'test-guest: ending with a double fault that faults'
+	expect 'vcpu0: rip 0x[0-9a-f]+ rsp 0x400000000000 '
+	expect 'guest: triple fault on vcpu0 \(a fault while its double fault was delivered\); the guest is stopped'
 	expect 'image: intact at the end'
 	reject 'PANIC'
 }

@@ -2,6 +2,7 @@
  * acpi.c: find PM1a_CNT and the S5 sleep type, to power the machine off when the tests end.
  * RSDP from boot_params (acpi_rsdp_addr, as slatvisor passes it) or the BIOS area scan of the
  * ACPI specification (5.2.5.1); then RSDT/XSDT -> FADT ("FACP") -> DSDT's \_S5 package.
+ * The MADT ("APIC") gives the local APIC IDs of the enabled CPUs, for the IPI probes.
  */
 #include "guest.h"
 
@@ -15,8 +16,12 @@
 #define AML_NAME_OP 0x08
 #define AML_PACKAGE_OP 0x12
 #define AML_BYTE_PREFIX 0x0A
+#define MADT_ENTRIES 44
+#define MADT_LOCAL_APIC 0 /* ACPI 6.x, 5.2.12.2: ACPI processor id, APIC id, flags */
+#define MADT_LAPIC_ENABLED BIT(0)
 
 struct acpi_power acpi;
+struct acpi_cpus cpus;
 
 static u32 get32(const u8 *p) { return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24; }
 static u64 get64(const u8 *p) { return get32(p) | (u64)get32(p + 4) << 32; }
@@ -73,6 +78,17 @@ static bool find_s5(const u8 *dsdt, u8 *type)
 	return false;
 }
 
+static void read_madt(const u8 *madt)
+{
+	u32 len = get32(madt + 4);
+	for (u32 off = MADT_ENTRIES; off + 2 <= len && madt[off + 1] >= 2; off += madt[off + 1]) {
+		const u8 *e = madt + off;
+		if (e[0] == MADT_LOCAL_APIC && e[1] >= 8 && (get32(e + 4) & MADT_LAPIC_ENABLED) &&
+		    cpus.n < sizeof(cpus.apic_id))
+			cpus.apic_id[cpus.n++] = e[3];
+	}
+}
+
 void acpi_init(const u8 *boot_params, struct acpi_power *out)
 {
 	*out = (struct acpi_power){ 0, 0 };
@@ -84,11 +100,15 @@ void acpi_init(const u8 *boot_params, struct acpi_power *out)
 	bool x = rsdp[15] >= 2 && get64(rsdp + 24);
 	const u8 *root = (const u8 *)(uintptr_t)(x ? get64(rsdp + 24) : get32(rsdp + 16));
 	unsigned esz = x ? 8 : 4, n = (get32(root + 4) - SDT_HEADER) / esz;
+	bool fadt = false;
 	for (unsigned i = 0; i < n; i++) {
 		const u8 *e = root + SDT_HEADER + i * esz;
 		const u8 *h = (const u8 *)(uintptr_t)(x ? get64(e) : get32(e));
-		if (!h || memcmp(h, "FACP", 4))
+		if (h && !memcmp(h, "APIC", 4))
+			read_madt(h);
+		if (!h || memcmp(h, "FACP", 4) || fadt)
 			continue;
+		fadt = true;
 		u32 len = get32(h + 4);
 		out->pm1a_cnt = (u16)get32(h + FADT_PM1A_CNT_BLK);
 		u64 dsdt = get32(h + FADT_DSDT);
@@ -97,9 +117,9 @@ void acpi_init(const u8 *boot_params, struct acpi_power *out)
 		/* No \_S5 found: 0, the S5 type of QEMU's and Bochs's PIIX4. */
 		if (dsdt && !find_s5((const u8 *)(uintptr_t)dsdt, &out->s5_type))
 			out->s5_type = 0;
-		return;
 	}
-	kprintf("test-guest: no FADT in the ACPI tables\n");
+	if (!fadt)
+		kprintf("test-guest: no FADT in the ACPI tables\n");
 }
 
 void acpi_power_off(const struct acpi_power *p)

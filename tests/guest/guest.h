@@ -15,9 +15,19 @@ typedef uint64_t u64;
 #define BIT(n) (1ULL << (n))
 
 /* Exception vectors (SDM Vol. 3A, Table 6-1). */
+#define VEC_NMI 2
 #define VEC_UD 6
+#define VEC_DF 8
 #define VEC_GP 13
 #define VEC_PF 14
+
+/* #PF error code bits (SDM Vol. 3A, 4.7). */
+#define PF_ERR_P BIT(0)
+#define PF_ERR_W BIT(1)
+#define PF_ERR_RSVD BIT(3)
+
+/* Canonical, and never mapped by paging.c (PML4 slot 128): a stack no push can use. */
+#define UNMAPPED_ADDR 0x0000400000000000ULL
 
 /* Control-register bits (SDM Vol. 3A, 2.5). */
 #define CR0_PE BIT(0)
@@ -95,6 +105,47 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 /* idt.c and isr.asm */
 void idt_init(void);
+void idt_set_ist(unsigned vec, unsigned ist);
+/*
+ * Interrupts (vectors 32-255) and NMIs are counted in irq_count[] instead of failing the run
+ * while irq_counting is set; the handler sends the local APIC an EOI for vectors 32-255.
+ */
+extern volatile u32 irq_count[256];
+extern volatile u8 irq_counting;
+extern volatile u64 lapic_eoi_addr;
+
+/* apic.c: the local APIC (xAPIC). lapic_send() returns false if the ICR stayed busy. */
+#define ICR_FIXED 0
+#define ICR_NMI (4U << 8)
+#define ICR_INIT (5U << 8)
+#define ICR_STARTUP (6U << 8)
+#define ICR_LEVEL_ASSERT BIT(14)
+#define ICR_SELF (1U << 18)
+#define ESR_SEND_ILLEGAL_VECTOR BIT(5)
+#define ESR_RECEIVE_ILLEGAL_VECTOR BIT(6)
+bool lapic_init(void);
+u8 lapic_id(void);
+u32 lapic_read(u32 off);
+void lapic_write(u32 off, u32 v);
+bool lapic_send(u8 dest, u32 icr);
+u32 lapic_esr(void);
+
+/* e820.c: guest_boot_params is set by guest_main before anything else runs. */
+extern const u8 *guest_boot_params;
+#define E820_MAX 128
+#define E820_RAM 1
+#define E820_RESERVED 2
+struct e820_entry {
+	u64 addr, size;
+	u32 type;
+} __attribute__((packed));
+const struct e820_entry *e820_table(unsigned *n); /* the map in boot_params, *n entries */
+u64 e820_ram_page_below(u64 lo, u64 hi);
+
+/* tss.c: the TSS and the IST stack the double fault runs on. */
+void tss_init(void);
+void tss_drop_df_stack(void);
+void tss_use_stack(unsigned vec, unsigned ist, u64 top); /* top 0: back to the current stack */
 int fault_call(void (*fn)(u64), u64 arg);
 extern u64 fault_vector, fault_error, fault_rip;
 /*
@@ -110,6 +161,7 @@ const char *failf(const char *fmt, ...);
 /* paging.c: identity map of 0-4 GiB; one page of it read-only, for the CR0.WP probe. */
 void paging_init(void);
 extern volatile u64 ro_page[512];
+extern u64 pml4[512]; /* the guest's PML4: slot 0 the identity map, the rest free for probes */
 
 /* acpi.c */
 struct acpi_power {
@@ -119,6 +171,11 @@ struct acpi_power {
 void acpi_init(const u8 *boot_params, struct acpi_power *out);
 void acpi_power_off(const struct acpi_power *p);
 extern struct acpi_power acpi;
+struct acpi_cpus {
+	unsigned n;      /* enabled processors in the MADT */
+	u8 apic_id[32];
+};
+extern struct acpi_cpus cpus;
 
 /*
  * The probes: NULL when the machine behaved as the SDM says, else what it did instead.
@@ -130,13 +187,20 @@ typedef const char *(*probe_fn)(void);
 struct probe {
 	const char *name;
 	probe_fn fn;
+	bool named_only; /* not in test=all: it harms the run on purpose (a vCPU stopped, say) */
 };
-#define PROBE(id)                                                                     \
+#define PROBE_ENTRY(id, named_only)                                                   \
 	static const char *probe_##id(void);                                         \
-	static const struct probe probe_entry_##id                                    \
-		__attribute__((used, section(".probes"), aligned(8))) = { #id, probe_##id }; \
+	static const struct probe probe_entry_##id __attribute__((used, section(".probes"), \
+								  aligned(8))) = { #id, probe_##id, named_only }; \
 	static const char *probe_##id(void)
+#define PROBE(id) PROBE_ENTRY(id, false)
+/* A probe that runs only when test= names it. */
+#define PROBE_NAMED_ONLY(id) PROBE_ENTRY(id, true)
 extern const struct probe __probes_start[], __probes_end[];
+
+/* main.c: whether the guest command line holds option @opt ("name=") with value @value. */
+bool guest_option_is(const char *opt, const char *value);
 
 void guest_main(const u8 *boot_params);
 _Noreturn void guest_finish(unsigned passed, unsigned failed);

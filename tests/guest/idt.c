@@ -28,6 +28,11 @@ void idt_init(void)
 	__asm__ volatile("lidt %0" : : "m"(ptr));
 }
 
+void idt_set_ist(unsigned vec, unsigned ist)
+{
+	idt[vec].ist = (u8)ist;
+}
+
 static const char *vec_name(unsigned v)
 {
 	static const char *const names[32] = {

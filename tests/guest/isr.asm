@@ -7,6 +7,7 @@
 ; unexpected_exception() in idt.c, which reports it and powers off.
 
 	global isr_table, fault_call, fault_vector, fault_error, fault_rip
+	global irq_count, irq_counting, lapic_eoi_addr
 	extern unexpected_exception
 
 	section .text
@@ -32,6 +33,28 @@ isr_stub_%1:
 
 ; Stack here: vector, error code, then the CPU's RIP, CS, RFLAGS, RSP, SS.
 isr_common:
+	cmp byte [rel irq_counting], 0
+	je .exception
+	cmp qword [rsp], 2               ; NMI
+	je .count
+	cmp qword [rsp], 32
+	jb .exception
+.count:
+	push rax
+	push rcx
+	mov rcx, [rsp + 16]
+	lea rax, [rel irq_count]
+	lock inc dword [rax + rcx * 4]
+	cmp rcx, 32
+	jb .counted                      ; an NMI takes no EOI
+	mov rax, [rel lapic_eoi_addr]
+	mov dword [rax], 0               ; a plain MOV: slatvisor may have to decode it
+.counted:
+	pop rcx
+	pop rax
+	add rsp, 16
+	iretq
+.exception:
 	cmp byte [rel armed], 0
 	je .unexpected
 	mov byte [rel armed], 0
@@ -107,3 +130,8 @@ saved_r13:	resq 1
 saved_r14:	resq 1
 saved_r15:	resq 1
 armed:		resb 1
+irq_counting:	resb 1
+	alignb 8
+lapic_eoi_addr:	resq 1
+	alignb 4
+irq_count:	resd 256

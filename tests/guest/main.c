@@ -4,8 +4,9 @@
  * Command line (boot_params cmd_line_ptr): test=all, test=NAME[,NAME...] or test=list.
  * Output on COM1, one line per probe: "ok NAME" or "FAIL NAME: what happened", then
  * "test-guest: N passed, N failed". With no test= option it runs them all. With
- * end=triple_fault the guest then triple-faults instead of powering off, for the boot test
- * of what the hypervisor does with a guest that does.
+ * end=triple_fault (no IDT) or end=df_triple_fault (a double fault whose delivery faults)
+ * the guest then triple-faults instead of powering off, for the boot tests of what the
+ * hypervisor does with a guest that does.
  */
 #include "guest.h"
 
@@ -17,7 +18,8 @@ static bool word_is(const char *s, size_t n, const char *w)
 	return strlen(w) == n && !memcmp(s, w, n);
 }
 
-static bool end_triple_fault;
+/* end=triple_fault: no IDT at all. end=df_triple_fault: a #DF whose own delivery faults. */
+static enum { END_POWER_OFF, END_NO_IDT, END_DF_FAULTS } end_how;
 
 /* The value of option @opt ("name=") in @cmd (NULL if absent), its length in @len. */
 static const char *find_option(const char *cmd, const char *opt, size_t *len)
@@ -37,10 +39,19 @@ static const char *find_option(const char *cmd, const char *opt, size_t *len)
 	return NULL;
 }
 
+static const char *cmdline = "";
+
+bool guest_option_is(const char *opt, const char *value)
+{
+	size_t len;
+	const char *v = find_option(cmdline, opt, &len);
+	return v && word_is(v, len, value);
+}
+
 _Noreturn void guest_finish(unsigned passed, unsigned failed)
 {
 	kprintf("test-guest: %u passed, %u failed\n", passed, failed);
-	if (end_triple_fault) {
+	if (end_how == END_NO_IDT) {
 		/* No IDT: INT3 cannot be delivered, nor the #GP, nor the #DF (SDM Vol. 3A, "Double Fault Exception"). */
 		kprintf("test-guest: ending with a triple fault\n");
 		static const struct {
@@ -49,6 +60,12 @@ _Noreturn void guest_finish(unsigned passed, unsigned failed)
 		} __attribute__((packed)) no_idt = { 0, 0 };
 		__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
 	}
+	if (end_how == END_DF_FAULTS) {
+		/* A push onto an unmapped stack: #PF, then #PF delivering it (#DF), then #PF delivering that. */
+		kprintf("test-guest: ending with a double fault that faults\n");
+		tss_drop_df_stack();
+		__asm__ volatile("mov %0, %%rsp; push %%rax" : : "r"(UNMAPPED_ADDR) : "memory");
+	}
 	acpi_power_off(&acpi);
 	for (;;)
 		__asm__ volatile("cli; hlt");
@@ -56,18 +73,25 @@ _Noreturn void guest_finish(unsigned passed, unsigned failed)
 
 void guest_main(const u8 *bp)
 {
+	guest_boot_params = bp;
 	serial_init();
 	idt_init();
+	tss_init();
 	paging_init();
 	u64 cmd_addr = *(const u32 *)(bp + BP_CMD_LINE_PTR) | (u64) * (const u32 *)(bp + BP_EXT_CMD_LINE_PTR) << 32;
 	const char *cmd = cmd_addr ? (const char *)(uintptr_t)cmd_addr : "";
+	cmdline = cmd;
 	kprintf("test-guest: command line \"%s\"\n", cmd);
 	acpi_init(bp, &acpi);
-	kprintf("test-guest: PM1a_CNT 0x%x, S5 sleep type %u\n", acpi.pm1a_cnt, acpi.s5_type);
+	kprintf("test-guest: PM1a_CNT 0x%x, S5 sleep type %u, %u CPUs in the MADT\n", acpi.pm1a_cnt,
+		acpi.s5_type, cpus.n);
 
 	size_t len = 0;
 	const char *then = find_option(cmd, "end=", &len);
-	end_triple_fault = then && word_is(then, len, "triple_fault");
+	if (then && word_is(then, len, "triple_fault"))
+		end_how = END_NO_IDT;
+	else if (then && word_is(then, len, "df_triple_fault"))
+		end_how = END_DF_FAULTS;
 	const char *sel = find_option(cmd, "test=", &len);
 	if (!sel) {
 		sel = "all";
@@ -75,7 +99,7 @@ void guest_main(const u8 *bp)
 	}
 	if (word_is(sel, len, "list")) {
 		for (unsigned i = 0; i < NPROBES; i++)
-			kprintf("test %s\n", probes[i].name);
+			kprintf("test %s%s\n", probes[i].name, probes[i].named_only ? " (only when named)" : "");
 		guest_finish(0, 0);
 	}
 
@@ -100,7 +124,7 @@ void guest_main(const u8 *bp)
 		p = q + 1;
 	}
 	for (unsigned i = 0; i < NPROBES; i++) {
-		bool chosen = all;
+		bool chosen = all && !probes[i].named_only;
 		for (const char *p = sel, *end = sel + len; !chosen && p < end;) {
 			const char *q = p;
 			while (q < end && *q != ',')

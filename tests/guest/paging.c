@@ -11,7 +11,7 @@
 #define PAGE_SIZE 4096ULL
 #define LARGE 0x200000ULL
 
-static u64 pml4[512] __attribute__((aligned(4096)));
+u64 pml4[512] __attribute__((aligned(4096)));
 static u64 pdpt[512] __attribute__((aligned(4096)));
 static u64 pd[4][512] __attribute__((aligned(4096)));
 static u64 pt[512] __attribute__((aligned(4096)));

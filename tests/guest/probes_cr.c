@@ -12,8 +12,6 @@
  */
 #include "guest.h"
 
-#define PF_ERR_P BIT(0)
-#define PF_ERR_W BIT(1)
 #define CR0_NW BIT(29)
 #define CR0_CD BIT(30)
 #define MAXPHYADDR_LIMIT 52 /* the architectural maximum: bits 52-62 are reserved everywhere */
@@ -50,6 +48,25 @@ PROBE(cr0_reserved)
 	u64 cr0 = read_cr0();
 	const char *why = each_bit_gp("MOV CR0", do_write_cr0, cr0, 32, 63);
 	write_cr0(cr0);
+	return why;
+}
+
+/* CR0's reserved bits below 32 (6-15, 17, 19-28) are ignored when written: no fault, read as 0. */
+PROBE(cr0_low_reserved)
+{
+	u64 cr0 = read_cr0();
+	const char *why = NULL;
+	for (unsigned b = 6; b <= 28 && !why; b++) {
+		if (b == 16 || b == 18)
+			continue; /* WP and AM */
+		why = expect_no_fault("MOV CR0 with a reserved bit below 32", do_write_cr0, cr0 | BIT(b));
+		u64 now = read_cr0();
+		write_cr0(cr0);
+		if (why)
+			why = failf("bit %u: %s", b, why);
+		else if (now != cr0)
+			why = failf("bit %u: CR0 reads 0x%lx after writing 0x%lx, 0x%lx expected", b, now, cr0 | BIT(b), cr0);
+	}
 	return why;
 }
 

@@ -91,7 +91,7 @@ void setup(u32 capacity)
 	}
 	memset(ram, 0, RAM_PAGES * PAGE_SIZE);
 	memset(spt, 0xAB, MAX_POOL * PAGE_SIZE); /* the engine must zero what it uses */
-	struct shadow_env env = { guest_table, shadow_table, kind, NULL, disarm_others, NULL, SCRATCH, NULL };
+	struct shadow_env env = { guest_table, shadow_table, kind, NULL, disarm_others, NULL, SCRATCH, OPEN_BUS, NULL };
 	shadow_init(&m, pages, capacity, SPT_BASE, meta, RAM_PAGES, &env);
 	memset(cpus, 0, sizeof(cpus));
 	cpu = &cpus[0];
@@ -169,7 +169,8 @@ static struct result reference(const struct gw_paging *gpg, u64 va, u32 access)
 	ram = live;
 	if (!ok)
 		return (struct result){ GUEST_PF, 0, r.pfec };
-	if (kind(NULL, r.gpa) == GPA_NONE)
+	/* Where nothing is: reads see the page of all ones, a write is slatvisor's to drop. */
+	if (kind(NULL, r.gpa) == GPA_NONE && (access & GW_WRITE))
 		return (struct result){ STOPPED, r.gpa, 0 };
 	return (struct result){ OK, r.gpa, 0 };
 }
@@ -182,6 +183,8 @@ static bool same(struct result want, struct result got)
 		return want.pfec == got.pfec;
 	if (want.o == OK && kind(NULL, want.gpa) == GPA_HIDDEN) /* never the hypervisor's memory */
 		return (got.gpa & ~(PAGE_SIZE - 1)) == SCRATCH;
+	if (want.o == OK && kind(NULL, want.gpa) == GPA_NONE)
+		return got.gpa == OPEN_BUS + (want.gpa & (PAGE_SIZE - 1));
 	return want.gpa == got.gpa;
 }
 
@@ -195,7 +198,8 @@ static bool leaves_safe(void)
 		u64 *t = shadow_table(NULL, sp->table);
 		for (unsigned i = 0; i < 512; i++) {
 			u64 a = t[i] & PT_ADDR_MASK;
-			if ((t[i] & P) && a != SCRATCH && kind(NULL, a) != GPA_RAM && kind(NULL, a) != GPA_MMIO) {
+			if ((t[i] & P) && a != SCRATCH && (a != OPEN_BUS || (t[i] & RW)) && kind(NULL, a) != GPA_RAM &&
+			    kind(NULL, a) != GPA_MMIO) {
 				fprintf(stderr, "    shadow page %u (gfn 0x%llx role 0x%x) entry %u = 0x%llx\n", s,
 					(unsigned long long)sp->gfn, sp->role.word, i, (unsigned long long)t[i]);
 				return false;
@@ -290,9 +294,10 @@ u64 random_entry(int level)
 		     (rnd(2) ? D : 0) | (rnd(5) ? 0 : XD);
 	if (level == 1 || (level == 2 && !rnd(4))) {
 		/* A frame anywhere: RAM (page tables included), hypervisor memory, MMIO, or beyond. */
-		u64 frame = rnd(10) ? rnd(RAM_PAGES) * PAGE_SIZE : rnd(3) * PAGE_SIZE + (rnd(2) ? HIDDEN_LO : RAM_TOP);
-		if (level == 2)
-			return (frame & ~(2 * MiB - 1)) | rights | PS;
+		u64 frame = rnd(10) ? rnd(RAM_PAGES) * PAGE_SIZE
+			    : rnd(3) * PAGE_SIZE + (u64[]){ HIDDEN_LO, RAM_TOP, MMIO_TOP }[rnd(3)];
+		if (level == 2) /* now and then with a reserved bit (20:13): a #PF with RSVD */
+			return (frame & ~(2 * MiB - 1)) | rights | PS | (rnd(10) ? 0 : BIT(13 + rnd(8)));
 		return frame | rights | (rnd(8) ? 0 : G);
 	}
 	/* A table one level down, from those the guest has. */

@@ -17,6 +17,7 @@
 #define MMIO_TOP 0x800000ULL
 #define SPT_BASE 0x40000000ULL
 #define SCRATCH 0x50000000ULL
+#define OPEN_BUS 0x50001000ULL /* the page of all ones the engine maps where nothing is */
 #define MAX_POOL 512
 
 /*

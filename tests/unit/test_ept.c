@@ -110,3 +110,35 @@ TEST(ept_reports_running_out_of_tables)
 	root = sim_alloc(NULL);
 	CHECK_EQ(ept_map_identity(&ops, root, &m, 4 * GiB, &h, &st), ST_NO_MEMORY);
 }
+
+TEST(ept_open_bus_maps_everything_past_the_top_to_one_read_only_page)
+{
+	static const struct ept_hidden none = { 0 };
+	bochs_like_mtrrs();
+	CHECK_EQ(build(true, &none), ST_OK);
+	unsigned before = ops.tables_allocated[1] + ops.tables_allocated[2] + ops.tables_allocated[3];
+	u64 ones = sim_alloc(NULL), pt = sim_alloc(NULL), pd = sim_alloc(NULL), pdpt = sim_alloc(NULL);
+	/* MAXPHYADDR 46: slot 0 from 4 GiB on, then 127 whole 512 GiB slots. */
+	CHECK_EQ(ept_map_open_bus(&ops, root, 4 * GiB, 1ULL << 46, ones, pt, pd, pdpt), ST_OK);
+	CHECK_EQ(ops.tables_allocated[1] + ops.tables_allocated[2] + ops.tables_allocated[3], before);
+	static const u64 probes[] = { 4 * GiB, 4 * GiB + 0x1234, 511 * GiB + 0xFFF, 512 * GiB,
+				      (1ULL << 46) - 8, 0x123456789000ULL };
+	for (unsigned i = 0; i < ARRAY_SIZE(probes); i++) {
+		u64 phys, leaf;
+		int l;
+		CHECK(pt_translate(&ops, root, probes[i], &phys, &leaf, &l));
+		CHECK_EQ(phys, ones + (probes[i] & 0xFFF));
+		CHECK_EQ(l, 1);
+		CHECK_EQ(leaf & EPT_RWX, EPT_READ); /* a write is a violation slatvisor drops */
+	}
+	leaf_at(4 * GiB - PAGE_SIZE, 3, MEMTYPE_UC, true); /* below the top: as before */
+	u64 phys, leaf;
+	int l;
+	CHECK(!pt_translate(&ops, root, 1ULL << 46, &phys, &leaf, &l)); /* beyond MAXPHYADDR: nothing */
+	/* A top that is not the end of a 512 GiB slot, and an end inside one. */
+	CHECK_EQ(build(true, &none), ST_OK);
+	ones = sim_alloc(NULL), pt = sim_alloc(NULL), pd = sim_alloc(NULL), pdpt = sim_alloc(NULL);
+	CHECK_EQ(ept_map_open_bus(&ops, root, 4 * GiB, 1ULL << 39, ones, pt, pd, pdpt), ST_OK);
+	CHECK(pt_translate(&ops, root, (1ULL << 39) - 1, &phys, &leaf, &l) && phys == ones + 0xFFF);
+	CHECK(!pt_translate(&ops, root, 1ULL << 39, &phys, &leaf, &l));
+}

@@ -350,3 +350,62 @@ TEST(shadow_cr0_wp_clear_through_a_read_only_link_to_a_supervisor_page)
 	r = cpu_access(&pg, va, GW_WRITE);
 	CHECK(r.o == OK && r.gpa == 0x80000);
 }
+
+TEST(shadow_drops_a_cached_large_page_whose_reserved_bits_are_set)
+{
+	/* A 2 MiB and a 1 GiB page, used (so shadowed), then a reserved bit set in each and flushed. */
+	setup(MAX_POOL);
+	u64 p4 = alloc_gpage(), p3 = alloc_gpage(), p2 = alloc_gpage();
+	*gentry(p4, 0) = p3 | P | RW;
+	*gentry(p3, 0) = p2 | P | RW;
+	*gentry(p2, 1) = (2 * MiB) | P | RW | PS | A | D;
+	*gentry(p3, 1) = 0 | P | RW | PS | A | D;
+	u64 direct = alloc_gpage(); /* the direct map guest_write() writes the tables through */
+	*gentry(p4, pt_index(PHYSMAP, 4)) = direct | P | RW | A;
+	*gentry(direct, pt_index(PHYSMAP, 3)) = 0 | P | RW | PS | A | D;
+	struct gw_paging pg = guest_pg(p4, true, false);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	static const struct {
+		unsigned table, index;
+		u64 va, bit;
+	} cases[] = { { 2, 1, 2 * MiB + 0x123, BIT(13) }, { 2, 1, 2 * MiB + 0x123, BIT(20) },
+		      { 3, 1, 0x40000000 + 0x123, BIT(13) }, { 3, 1, 0x40000000 + 0x123, BIT(29) } };
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+		u64 table = cases[i].table == 2 ? p2 : p3;
+		u64 good = *gentry(table, cases[i].index);
+		struct result r = cpu_access(&pg, cases[i].va, 0);
+		CHECK(r.o == OK);
+		guest_write(&pg, table + cases[i].index * 8, good | cases[i].bit);
+		shadow_flush_point(&m, &cpu->sv, FLUSH_ALL); /* as a MOV to CR3 would */
+		r = cpu_access(&pg, cases[i].va, 0);
+		CHECK(r.o == GUEST_PF && (r.pfec & (PFEC_P | PFEC_RSVD)) == (PFEC_P | PFEC_RSVD));
+		guest_write(&pg, table + cases[i].index * 8, good);
+		shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
+	}
+}
+
+TEST(shadow_maps_the_page_of_all_ones_read_only_where_nothing_is)
+{
+	setup(MAX_POOL);
+	u64 p4 = alloc_gpage(), p3 = alloc_gpage(), p2 = alloc_gpage(), p1 = alloc_gpage();
+	*gentry(p4, 0) = p3 | P | RW;
+	*gentry(p3, 0) = p2 | P | RW;
+	*gentry(p2, 0) = p1 | P | RW;
+	*gentry(p1, 5) = (MMIO_TOP + 0x7000) | P | RW | A | D; /* past everything */
+	*gentry(p2, 8) = (64 * MiB) | P | RW | PS | A | D;       /* a 2 MiB page there too */
+	struct gw_paging pg = guest_pg(p4, true, false);
+	CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+	struct result r = cpu_access(&pg, 5 * PAGE_SIZE + 0x10, 0);
+	CHECK(r.o == OK && r.gpa == OPEN_BUS + 0x10);
+	r = cpu_access(&pg, 16 * MiB + 0x3008, 0);
+	CHECK(r.o == OK && r.gpa == OPEN_BUS + 8);
+	/* A write is not mapped: it exits, for slatvisor to drop (SF_EMULATE, "stopped" here). */
+	r = cpu_access(&pg, 5 * PAGE_SIZE, GW_WRITE);
+	CHECK(r.o == STOPPED);
+	r = cpu_access(&pg, 16 * MiB, GW_WRITE);
+	CHECK(r.o == STOPPED);
+	/* Kept across a resync, and the guest still reads it afterwards. */
+	shadow_flush_point(&m, &cpu->sv, FLUSH_ALL);
+	r = cpu_access(&pg, 5 * PAGE_SIZE + 0x10, 0);
+	CHECK(r.o == OK && r.gpa == OPEN_BUS + 0x10);
+}

@@ -144,6 +144,9 @@ extern volatile u64 ro_page[512];
 struct acpi_power {
 	u16 pm1a_cnt; /* 0 when no FADT was found */
 	u8 s5_type;
+	u16 pm1a_evt;   /* PM1a event block (status, then enable), 0 if none */
+	u16 reset_port; /* the FADT reset register when it is an I/O port, else 0 */
+	u8 reset_value;
 };
 void acpi_init(const u8 *boot_params, struct acpi_power *out);
 void acpi_power_off(const struct acpi_power *p);
@@ -171,6 +174,9 @@ struct probe {
 		__attribute__((used, section(".probes"), aligned(8))) = { #id, probe_##id }; \
 	static const char *probe_##id(void)
 extern const struct probe __probes_start[], __probes_end[];
+
+/* fuzz.c: test=fuzz seed=S n=N (main.c parses them); true when nothing impossible happened. */
+bool fuzz_run(u64 seed, u64 n);
 
 void guest_main(const u8 *boot_params);
 _Noreturn void guest_finish(unsigned passed, unsigned failed);

@@ -98,6 +98,8 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 /* idt.c and isr.asm */
 void idt_init(void);
 void idt_set_ist(unsigned vec, unsigned ist);
+/* "#GP" for 13 and so on; "an external interrupt" for 32-255. */
+const char *vec_name(unsigned v);
 /*
  * Interrupts (vectors 32-255) and NMIs are counted in irq_count[] instead of failing the run
  * while irq_counting is set; the handler sends the local APIC an EOI for vectors 32-255.
@@ -138,6 +140,8 @@ const char *failf(const char *fmt, ...);
 
 /* paging.c: identity map of 0-4 GiB; one page of it read-only, for the CR0.WP probe. */
 void paging_init(void);
+/* PML4 slot @slot (1-511; slot 0 is the identity map) <- @entry, the TLB flushed. */
+void paging_set_pml4(unsigned slot, u64 entry);
 extern volatile u64 ro_page[512];
 
 /* acpi.c */
@@ -175,7 +179,19 @@ struct probe {
 	static const char *probe_##id(void)
 extern const struct probe __probes_start[], __probes_end[];
 
-/* fuzz.c: test=fuzz seed=S n=N (main.c parses them); true when nothing impossible happened. */
+/*
+ * fuzz.c: test=fuzz seed=S n=N (main.c parses them); true when nothing impossible happened.
+ * fuzz_opt holds the other options: first=I (start at operation I), skip=KIND,KIND (the kinds
+ * not run, though their operations still draw their numbers) and trace=1 (a line per operation).
+ */
+struct fuzz_options {
+	u64 first;
+	u32 skip; /* a bit per kind, in fuzz.c's table order */
+	bool trace;
+};
+extern struct fuzz_options fuzz_opt;
+/* The bit of kind @name (@len characters) for fuzz_opt.skip, 0 if there is none. */
+u32 fuzz_kind_bit(const char *name, size_t len);
 bool fuzz_run(u64 seed, u64 n);
 
 void guest_main(const u8 *boot_params);

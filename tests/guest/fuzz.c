@@ -188,6 +188,8 @@ bool fuzz_run(u64 seed, u64 n)
 			kprintf("fuzz: op %lu %s 0x%lx 0x%lx 0x%lx 0x%lx\n", i, kinds[k].name, w[0], w[1], w[2], w[3]);
 		struct fz_out o = { FZ_NONE, FZ_OK, NULL, "?", 0, 0 };
 		kinds[k].run(w, &o);
+		if (fuzz_opt.trace)
+			kprintf("fuzz: op %lu gave %s (error 0x%lx)\n", i, outcome(o.vec), o.vec == FZ_NONE ? 0 : fault_error);
 		if (o.vec != FZ_NONE) {
 			kind_faults[k]++;
 			vec_count[o.vec & 0xFF]++;

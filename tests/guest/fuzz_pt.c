@@ -4,9 +4,10 @@
  * Exceptions").
  *
  * A scratch tree of the fuzzer's own hangs in PML4 slot 1 (linear 0x8000000000): one PDPT,
- * one PD, one PT whose 512 entries all start as the data page. Each operation writes one entry of it with random flags (present 7 times
- * in 8), sometimes a reserved bit (one of MAXPHYADDR-51, or of the large page's 20:13 or
- * 29:13), puts the entries above it back to plain present-and-writable pointers, INVLPGs
+ * one PD, one PT whose 512 entries all start as the data page. Each operation writes one
+ * entry of it with random flags (present 7 times in 8), one time in 8 a bit of MAXPHYADDR-51
+ * (reserved), as often one of a 2 MiB page's bits 20:13 and always one of a 1 GiB page's
+ * 29:13; it puts the entries above it back to plain present-and-writable pointers, INVLPGs
  * the address (which also drops the paging-structure caches, 4.10.4.1) and reads, writes or
  * fetches through it. Every frame in the tree is the tree's own table or one scratch data page
  * filled with 0xC3 (RET, so a fetch returns at once, and a known value to read). A 2 MiB page
@@ -132,7 +133,7 @@ void fz_pt(const u64 *w, struct fz_out *o)
 	unsigned level = (unsigned)(w[0] % 3), k = (unsigned)(w[3] % 512);
 	bool large = (w[0] >> 8) & 1;
 	u64 flags = (w[1] & PTE_RANDOM) | (((w[0] >> 4) & 7) ? PTE_P : 0);
-	if (((w[2] >> 32) & 3) == 0 && fz_mach.maxphyaddr < 52)
+	if (((w[2] >> 32) & 7) == 0 && fz_mach.maxphyaddr < 52)
 		flags |= BIT(fz_mach.maxphyaddr + (unsigned)((w[2] >> 40) % (52 - fz_mach.maxphyaddr)));
 	u64 e;
 	if (level == 0) {
@@ -143,7 +144,7 @@ void fz_pt(const u64 *w, struct fz_out *o)
 	} else if (level == 1) {
 		if (large) {
 			e = (phys(sdata) & ~(SIZE_2M - 1)) | flags | PTE_PS | (w[1] & PTE_PAT_LARGE);
-			if (((w[2] >> 34) & 3) == 0)
+			if (((w[2] >> 35) & 7) == 0)
 				e |= BIT(13 + (unsigned)((w[2] >> 48) % 8));
 		} else {
 			e = phys(spt) | flags;

@@ -9,7 +9,13 @@
  * 0xCF9 only takes 8-bit writes with SYS_RST and RST_CPU (bits 1 and 2) clear; keyboard
  * controller commands 0xF0-0xFF (pulse output lines, 0xFE the reset) become 0xFF (pulse
  * none), 0xD1 (write the output port, whose bit 0 is the reset line) becomes 0xD0 (read it),
- * 0xDD (A20 off) becomes 0xDC; 0x60 is only accessed 8 bits wide. Writes to 0xCFC are made
+ * 0xDD (A20 off) becomes 0xDC; 0x60 is only accessed 8 bits wide.
+ * Bochs 2.7's keyboard controller stops the emulator (a panic) where a real one answers, so
+ * the commands and bytes it panics on become harmless ones too: commands 0xA9, 0xAB, 0xC0,
+ * 0xD0 (with the output buffer full), 0xC1, 0xC2, 0xE0 (always), and 0xCA, 0xD2, 0xD3, 0xD4
+ * (they queue bytes until its controller queue overflows, or pass mouse parameters it does
+ * not know) become 0xFF; keyboard bytes 0x05 and 0xED (a panic once its internal buffer is
+ * full) and 0xFE (resend, always) become 0xEE (echo). Writes to 0xCFC are made
  * reads: a PCI configuration write at a random address could move or turn off the ACPI PM
  * block the power-off needs. A write to a register that holds state (PM1a, 0xCF8) is followed
  * by its old value, read before. Reads are never masked.
@@ -30,7 +36,11 @@
 #define KBC_WRITE_OUTPUT 0xD1
 #define KBC_READ_OUTPUT 0xD0
 #define KBC_A20_OFF 0xDD
-#define KBC_A20_ON_ALT 0xDC
+#define KBC_NO_COMMAND 0xDC /* no 8042 command: the neighbour of 0xDD */
+#define KBD_CMD_05 0x05 /* no keyboard command; Bochs answers it from its internal buffer */
+#define KBD_SET_LEDS 0xED
+#define KBD_RESEND 0xFE
+#define KBD_ECHO 0xEE
 
 static u16 ports[9];
 static unsigned nports;
@@ -64,6 +74,26 @@ static void out_w(u16 port, unsigned width, u32 v)
 		outl(port, v);
 }
 
+static u8 kbc_command(u8 c)
+{
+	if (c >= KBC_PULSE_FIRST)
+		c = KBC_PULSE_NONE;
+	else if (c == KBC_WRITE_OUTPUT)
+		c = KBC_READ_OUTPUT;
+	else if (c == KBC_A20_OFF)
+		c = KBC_NO_COMMAND;
+	static const u8 bochs_panics[] = { 0xA9, 0xAB, 0xC0, 0xC1, 0xC2, 0xCA, 0xD0, 0xD2, 0xD3, 0xD4, 0xE0 };
+	for (unsigned i = 0; i < sizeof(bochs_panics); i++)
+		if (c == bochs_panics[i])
+			return KBC_PULSE_NONE;
+	return c;
+}
+
+static u8 kbc_data(u8 b)
+{
+	return b == KBD_CMD_05 || b == KBD_SET_LEDS || b == KBD_RESEND ? KBD_ECHO : b;
+}
+
 /* @v as written @width bytes wide at @port, each byte made harmless for the port it reaches. */
 static u32 mask(u16 port, unsigned width, u32 v)
 {
@@ -77,14 +107,10 @@ static u32 mask(u16 port, unsigned width, u32 v)
 			b &= (u8)~PM1_CNT_SLP_EN_HI;
 		if (at == RESET_CONTROL && !config_address)
 			b &= (u8)~(CF9_SYS_RST | CF9_RST_CPU);
-		if (at == KBC_COMMAND) {
-			if (b >= KBC_PULSE_FIRST)
-				b = KBC_PULSE_NONE;
-			else if (b == KBC_WRITE_OUTPUT)
-				b = KBC_READ_OUTPUT;
-			else if (b == KBC_A20_OFF)
-				b = KBC_A20_ON_ALT;
-		}
+		if (at == KBC_COMMAND)
+			b = kbc_command(b);
+		if (at == KBC_DATA)
+			b = kbc_data(b);
 		if (acpi.reset_port && at == acpi.reset_port && !config_address && b == acpi.reset_value)
 			b ^= 1;
 		v = (v & ~(0xFFu << (8 * i))) | (u32)b << (8 * i);

@@ -108,7 +108,7 @@ static void read_machine(void)
 	}
 }
 
-static int snprint(char *buf, size_t size, const char *fmt, ...)
+int fz_format(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -133,9 +133,9 @@ static const char *allowed_text(u64 allowed)
 			continue;
 		const char *n = v == 32 ? "none" : vec_name(v);
 		if (len)
-			len += (size_t)snprint(buf + len, sizeof(buf) - len, " or ");
+			len += (size_t)fz_format(buf + len, sizeof(buf) - len, " or ");
 		if (len < sizeof(buf))
-			len += (size_t)snprint(buf + len, sizeof(buf) - len, "%s", n);
+			len += (size_t)fz_format(buf + len, sizeof(buf) - len, "%s", n);
 		if (len >= sizeof(buf))
 			break;
 	}
@@ -196,7 +196,7 @@ bool fuzz_run(u64 seed, u64 n)
 		}
 		char what[96];
 		if (o.why || !((o.vec == FZ_NONE ? FZ_OK : o.vec < 32 ? BIT(o.vec) : 0) & o.allowed)) {
-			snprint(what, sizeof(what), o.what, o.a, o.b);
+			fz_format(what, sizeof(what), o.what, o.a, o.b);
 			fail = o.why ? failf("op %lu (%s, %s): %s", i, kinds[k].name, what, o.why)
 				     : failf("op %lu (%s, %s): %s (error 0x%lx, rip 0x%lx), %s expected", i,
 					     kinds[k].name, what, outcome(o.vec), fault_error, fault_rip,

@@ -26,6 +26,9 @@ struct fz_out {
 	u64 a, b;
 };
 
+/* snprintf for the operations' descriptions (kprintf's conversions). */
+int fz_format(char *buf, size_t size, const char *fmt, ...);
+
 /* Run fn(arg) under fault_call: the vector it raised, or FZ_NONE. */
 unsigned fz_call(void (*fn)(u64), u64 arg);
 

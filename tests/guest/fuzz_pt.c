@@ -15,9 +15,14 @@
  * page is accessed through it. A 1 GiB page always carries a reserved bit: 0-1 GiB is more
  * than this guest's memory, so it must never map.
  *
+ * One access in 4 runs with CR0.WP cleared, and one in 4 with EFER.NXE cleared (where the CPU
+ * has NX), both put back right after it: the paging rules change under the same tables, which
+ * a shadow-paging hypervisor has to follow (WP: supervisor writes to read-only pages are
+ * taken; NXE: XD is then a reserved bit).
+ *
  * The walk gives the outcome: taken (a read returns the 0xC3 pattern) or #PF with CR2 the
  * address and the error code's P, W and RSVD bits as the walk says. Accesses are supervisor
- * ones with CR0.WP = 1; XD counts with EFER.NXE; SMEP and SMAP (EFLAGS.AC = 0) as CR4 says.
+ * ones; XD counts with EFER.NXE; SMEP and SMAP (EFLAGS.AC = 0) as CR4 says.
  */
 #include "fuzz.h"
 
@@ -78,6 +83,22 @@ static void do_read(u64 a) { pt_read = *(volatile u64 *)a; }
 static void do_write(u64 a) { *(volatile u64 *)a = FILL; }
 static void do_fetch(u64 a) { ((void (*)(void))a)(); }
 
+/* The access under the CR0 and EFER it is to run with; the caller puts both back. */
+static u64 run_cr0, run_efer, saved_cr0, saved_efer;
+static void (*run_access)(u64);
+static void do_access(u64 a)
+{
+	if (run_cr0 != saved_cr0)
+		write_cr0(run_cr0);
+	if (run_efer != saved_efer)
+		wrmsr(MSR_IA32_EFER, run_efer);
+	run_access(a);
+	if (run_efer != saved_efer)
+		wrmsr(MSR_IA32_EFER, saved_efer);
+	if (run_cr0 != saved_cr0)
+		write_cr0(saved_cr0);
+}
+
 static u64 bits(unsigned lo, unsigned hi) { return (BIT(hi) - 1) & ~(BIT(lo) - 1); }
 
 /* The reserved bits of a present entry: 1 for PDPT, 2 for PD, 3 for PT (4.5, tables 4-15 to 4-20). */
@@ -94,10 +115,9 @@ static u64 reserved(unsigned level, u64 e, bool nxe)
 }
 
 /* The error code the walk predicts for @acc at the current tables, or 0 when it is taken. */
-static u64 predict(enum access acc, unsigned k, bool *fault)
+static u64 predict(enum access acc, unsigned k, bool wp, bool nxe, bool *fault)
 {
 	u64 cr4 = read_cr4();
-	bool nxe = rdmsr(MSR_IA32_EFER) & EFER_NXE;
 	u64 ac = acc == WRITE ? PF_W : 0;
 	u64 path[4] = { table(spdpt), spdpt[0], 0, 0 };
 	unsigned n = 2;
@@ -119,7 +139,7 @@ static u64 predict(enum access acc, unsigned k, bool *fault)
 		user &= (path[i] & PTE_US) != 0;
 		xd |= nxe && (path[i] & PTE_XD);
 	}
-	*fault = (acc == WRITE && !rw) || (acc == FETCH && (xd || (user && (cr4 & CR4_SMEP)))) ||
+	*fault = (acc == WRITE && !rw && wp) || (acc == FETCH && (xd || (user && (cr4 & CR4_SMEP)))) ||
 		 (acc != FETCH && user && (cr4 & CR4_SMAP));
 	return *fault ? PF_P | ac : 0;
 stop:
@@ -161,18 +181,30 @@ void fz_pt(const u64 *w, struct fz_out *o)
 		: (spd[0] & PTE_PS) ? SCRATCH_BASE + (phys(sdata) & (SIZE_2M - 1)) + off
 				    : SCRATCH_BASE + (u64)k * 4096 + off;
 	enum access acc = (enum access)(w[2] % 3);
-	static const char *const what[] = { "read 0x%lx through entry 0x%lx", "write 0x%lx through entry 0x%lx",
-					    "fetch 0x%lx through entry 0x%lx" };
-	o->what = what[acc];
 	o->a = a;
 	o->b = e;
+	saved_cr0 = read_cr0();
+	saved_efer = rdmsr(MSR_IA32_EFER);
+	run_cr0 = ((w[3] >> 9) & 3) == 0 ? saved_cr0 & ~CR0_WP : saved_cr0;
+	run_efer = ((w[3] >> 11) & 3) == 0 ? saved_efer & ~EFER_NXE : saved_efer;
+	static const char *const acc_name[] = { "read", "write", "fetch" }, *const table_name[] = { "PT", "PD", "PDPT" };
+	static char what[96];
+	fz_format(what, sizeof(what), "%s 0x%%lx, %s entry 0x%%lx, CR0.WP %u, EFER.NXE %u",
+		  acc_name[acc], table_name[level], (run_cr0 & CR0_WP) != 0, (run_efer & EFER_NXE) != 0);
+	o->what = what;
 	bool fault;
-	u64 err = predict(acc, k, &fault);
+	u64 err = predict(acc, k, run_cr0 & CR0_WP, run_efer & EFER_NXE, &fault);
 	o->allowed = fault ? FZ_ALLOW(VEC_PF) : FZ_OK;
 	invlpg(a);
 	pt_read = 0;
 	static void (*const fns[])(u64) = { do_read, do_write, do_fetch };
-	o->vec = fz_call(fns[acc], a);
+	run_access = fns[acc];
+	o->vec = fz_call(do_access, a);
+	/* After a #PF the access's CR0 and EFER are still in force. */
+	if (read_cr0() != saved_cr0)
+		write_cr0(saved_cr0);
+	if (rdmsr(MSR_IA32_EFER) != saved_efer)
+		wrmsr(MSR_IA32_EFER, saved_efer);
 	if (o->vec == VEC_PF && fault && read_cr2() != a)
 		o->why = failf("#PF with CR2 0x%lx, not the address", read_cr2());
 	else if (o->vec == VEC_PF && fault && (fault_error & PF_CHECKED) != err)

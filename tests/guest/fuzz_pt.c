@@ -5,11 +5,11 @@
  *
  * A scratch tree of the fuzzer's own hangs in PML4 slot 1 (linear 0x8000000000): one PDPT,
  * one PD, one PT whose 512 entries all start as the data page. Each operation writes one
- * entry of it with random flags (present 7 times in 8), one time in 8 a bit of MAXPHYADDR-51
- * (reserved), as often one of a 2 MiB page's bits 20:13 and always one of a 1 GiB page's
- * 29:13; it puts the entries above it back to plain present-and-writable pointers, INVLPGs
- * the address (which also drops the paging-structure caches, 4.10.4.1) and reads, writes or
- * fetches through it. Every frame in the tree is the tree's own table or one scratch data page
+ * entry of it with random flags (present 7 times in 8, writable 3 in 4, XD 1 in 4), one
+ * time in 8 a bit of MAXPHYADDR-51 (reserved), as often one of a 2 MiB page's bits 20:13 and
+ * always one of a 1 GiB page's 29:13; it puts the entries above it back to plain
+ * present-and-writable pointers, INVLPGs the address (which also drops the paging-structure
+ * caches, 4.10.4.1) and reads, writes or fetches through it. Every frame in the tree is the tree's own table or one scratch data page
  * filled with 0xC3 (RET, so a fetch returns at once, and a known value to read). A 2 MiB page
  * maps the 2 MiB that hold the data page, inside the guest's own memory, and only the data
  * page is accessed through it. A 1 GiB page always carries a reserved bit: 0-1 GiB is more
@@ -152,7 +152,9 @@ void fz_pt(const u64 *w, struct fz_out *o)
 {
 	unsigned level = (unsigned)(w[0] % 3), k = (unsigned)(w[3] % 512);
 	bool large = (w[0] >> 8) & 1;
-	u64 flags = (w[1] & PTE_RANDOM) | (((w[0] >> 4) & 7) ? PTE_P : 0);
+	/* RW set 3 times in 4 and XD 1 time in 4 (bits 40 and 41 of w[1] are not flags): more accesses get through. */
+	u64 flags = (w[1] & PTE_RANDOM & ~(PTE_RW | PTE_XD)) | (((w[0] >> 4) & 7) ? PTE_P : 0) |
+		    ((w[1] & (PTE_RW | BIT(40))) ? PTE_RW : 0) | ((w[1] & PTE_XD) && (w[1] & BIT(41)) ? PTE_XD : 0);
 	if (((w[2] >> 32) & 7) == 0 && fz_mach.maxphyaddr < 52)
 		flags |= BIT(fz_mach.maxphyaddr + (unsigned)((w[2] >> 40) % (52 - fz_mach.maxphyaddr)));
 	u64 e;

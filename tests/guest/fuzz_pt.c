@@ -9,11 +9,12 @@
  * time in 8 a bit of MAXPHYADDR-51 (reserved), as often one of a 2 MiB page's bits 20:13 and
  * always one of a 1 GiB page's 29:13; it puts the entries above it back to plain
  * present-and-writable pointers, INVLPGs the address (which also drops the paging-structure
- * caches, 4.10.4.1) and reads, writes or fetches through it. Every frame in the tree is the tree's own table or one scratch data page
- * filled with 0xC3 (RET, so a fetch returns at once, and a known value to read). A 2 MiB page
- * maps the 2 MiB that hold the data page, inside the guest's own memory, and only the data
- * page is accessed through it. A 1 GiB page always carries a reserved bit: 0-1 GiB is more
- * than this guest's memory, so it must never map.
+ * caches, 4.10.4.1) and reads, writes or fetches through it. Every frame in the tree is the
+ * tree's own table or one scratch data page filled with 0xC3 (RET, so a fetch returns at
+ * once, and a known value to read). A 2 MiB page maps the 2 MiB that hold the data page,
+ * inside the guest's own memory, and only the data page is accessed through it. A 1 GiB page
+ * always carries a reserved bit: 0-1 GiB is more than this guest's memory, so it must never
+ * map.
  *
  * One access in 4 runs with CR0.WP cleared, and one in 4 with EFER.NXE cleared (where the CPU
  * has NX), both put back right after it: the paging rules change under the same tables, which

@@ -59,6 +59,7 @@ static inline u64 rdtsc(void)
 }
 
 #define CPUID1_ECX_PCID BIT(17)
+#define CR4_OSXSAVE BIT(18)
 #define CPUID1_EDX_MTRR BIT(12)
 #define CPUID1_EDX_PAT BIT(16)
 #define CPUID7_EBX_INVPCID BIT(10)
@@ -163,9 +164,11 @@ bool fuzz_run(u64 seed, u64 n)
 {
 	read_machine();
 	fz_pt_init();
+	fz_cr_init();
 	fz_apic_init();
-	kprintf("fuzz: seed %lu, operations %lu to %lu, maxphyaddr %u, %s%s%s%s\n", seed, fuzz_opt.first,
-		fuzz_opt.first + n, fz_mach.maxphyaddr, fz_mach.invpcid ? "INVPCID " : "",
+	kprintf("fuzz: seed %lu, operations %lu to %lu, maxphyaddr %u, %s%s%s%s%s\n", seed, fuzz_opt.first,
+		fuzz_opt.first + n, fz_mach.maxphyaddr, (read_cr4() & CR4_OSXSAVE) ? "OSXSAVE " : "",
+		fz_mach.invpcid ? "INVPCID " : "",
 		fz_mach.pcid ? "PCID " : "", fz_mach.apic ? "xAPIC " : "no xAPIC ",
 		fz_mach.nx ? "NX" : "no NX");
 	sm_state = seed + fuzz_opt.first * DRAWS_PER_OP * SPLITMIX_GAMMA;

@@ -52,8 +52,9 @@ void fz_pt(const u64 *w, struct fz_out *o);
 void fz_vmx(const u64 *w, struct fz_out *o);
 void fz_apic(const u64 *w, struct fz_out *o);
 
-/* Set-up for the kinds that need it (the scratch page tables; the PICs and the APIC's LVTs masked). */
+/* Set-up for the kinds that need it (the scratch page tables; CR4.OSXSAVE; the PICs and the APIC's LVTs masked). */
 void fz_pt_init(void);
+void fz_cr_init(void);
 void fz_apic_init(void);
 extern u64 fz_ipis; /* self-IPIs delivered */
 

@@ -10,7 +10,9 @@
  * SMEP, SMAP, CET and LASS (set, they fault this guest's own accesses and fetches).
  * CR3: bits 52-62 are above every MAXPHYADDR, so #GP; its own value is taken (a TLB flush).
  * XCR0 (Vol. 1, 13.3; Vol. 2C, XSETBV): random bits are taken or #GP with CR4.OSXSAVE set,
- * and XSETBV is #UD with it clear.
+ * any other XCR (ECX not 0, one time in 8) is #GP, and XSETBV is #UD with OSXSAVE clear.
+ * fz_cr_init sets CR4.OSXSAVE where CPUID reports XSAVE, so that XSETBV reaches its VM exit
+ * (with OSXSAVE clear the CPU raises the #UD before any exit).
  */
 #include "fuzz.h"
 
@@ -22,6 +24,7 @@
 #define CR0_NW BIT(29)
 #define CR0_CD BIT(30)
 #define CR4_OSXSAVE BIT(18)
+#define CPUID1_ECX_XSAVE BIT(26)
 #define CR3_RESERVED_SHIFT 52
 #define CR3_RESERVED_BITS 11 /* 52-62 */
 #define XCR0_LOW_BITS 0x3FF  /* x87 to PKRU: where the bits that exist are */
@@ -53,9 +56,10 @@ static void cr3_pair(u64 unused)
 	write_cr3(cr_old);
 }
 
+static u32 xcr_index;
 static void xsetbv(u64 v)
 {
-	__asm__ volatile("xsetbv" : : "c"(0), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+	__asm__ volatile("xsetbv" : : "c"(xcr_index), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
 }
 static u64 xgetbv(void)
 {
@@ -63,11 +67,20 @@ static u64 xgetbv(void)
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	return (u64)hi << 32 | lo;
 }
-static void xcr0_pair(u64 unused)
+static void xcr0_pair(u64 index)
 {
-	(void)unused;
+	xcr_index = (u32)index;
 	xsetbv(cr_new);
+	xcr_index = 0;
 	xsetbv(cr_old);
+}
+
+void fz_cr_init(void)
+{
+	u32 a, b, c, d;
+	cpuid(1, &a, &b, &c, &d);
+	if (c & CPUID1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
 }
 
 static void check(struct fz_out *o, const char *reg, u64 now)
@@ -123,10 +136,12 @@ void fz_cr(const u64 *w, struct fz_out *o)
 		bool osxsave = read_cr4() & CR4_OSXSAVE;
 		cr_old = osxsave ? xgetbv() : 0;
 		cr_new = (w[2] & 3) ? w[1] & XCR0_LOW_BITS : w[1];
-		o->what = "XSETBV XCR0 <- 0x%lx, then the old value";
-		o->a = cr_new;
-		o->allowed = osxsave ? FZ_OK | FZ_ALLOW(VEC_GP) : FZ_ALLOW(VEC_UD);
-		o->vec = fz_call(xcr0_pair, 0);
+		u32 index = ((w[2] >> 8) & 7) == 0 ? (u32)w[3] | 1 : 0;
+		o->what = "XSETBV XCR%lu <- 0x%lx, then XCR0's old value";
+		o->a = index;
+		o->b = cr_new;
+		o->allowed = !osxsave ? FZ_ALLOW(VEC_UD) : index ? FZ_ALLOW(VEC_GP) : FZ_OK | FZ_ALLOW(VEC_GP);
+		o->vec = fz_call(xcr0_pair, index);
 		if (osxsave)
 			check(o, "XCR0", xgetbv());
 		break;

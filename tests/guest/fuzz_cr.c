@@ -5,7 +5,8 @@
  * CR0 (SDM Vol. 3A, 2.5; Vol. 2B, MOV CR): flipping CD, AM, NE, TS, MP or EM is taken, so is
  * NW while CD is set; NW=1 with CD=0 and any of bits 63:32 are #GP. The guest runs no x87 or
  * SSE code (-mgeneral-regs-only), so TS and EM cost it nothing.
- * CR4: one of bits 0-31, taken or #GP as the CPU has it (the probes judge which): not PAE
+ * CR4: one of bits 0-31, taken where CPUID reports the bit and #GP where not (the probes'
+ * cr4_bit_exists; bits 15, 26, 29-31 are reserved everywhere): not PAE
  * (#GP in IA-32e mode, and must stay), LA57 (likewise), PCIDE (it needs CR3[11:0] = 0),
  * SMEP, SMAP, CET and LASS (set, they fault this guest's own accesses and fetches).
  * CR3: bits 52-62 are above every MAXPHYADDR, so #GP; its own value is taken (a TLB flush).
@@ -109,11 +110,14 @@ void fz_cr(const u64 *w, struct fz_out *o)
 		unsigned b = (unsigned)(w[1] % 32);
 		while (CR4_NEVER & BIT(b))
 			b = (b + 1) % 32;
+		struct features f;
+		read_features(&f);
 		cr_old = read_cr4();
 		cr_new = cr_old ^ BIT(b);
 		o->what = "MOV CR4 <- 0x%lx, then the old value";
 		o->a = cr_new;
-		o->allowed = FZ_OK | FZ_ALLOW(VEC_GP);
+		/* Clearing a bit that is set is always taken: it was set, so the CPU has it. */
+		o->allowed = (cr_old & BIT(b)) || cr4_bit_exists(b, &f) ? FZ_OK : FZ_ALLOW(VEC_GP);
 		o->vec = fz_call(cr4_pair, 0);
 		check(o, "CR4", read_cr4());
 		break;

@@ -179,6 +179,16 @@ struct probe {
 	static const char *probe_##id(void)
 extern const struct probe __probes_start[], __probes_end[];
 
+/* probes_cr4.c: the CPUID bits that decide which CR4 bits exist (SDM Vol. 3A, 2.5). */
+struct features {
+	u32 ecx1, edx1;       /* CPUID.1 */
+	u32 ebx7, ecx7, edx7; /* CPUID.(7,0) */
+	u32 eax71;            /* CPUID.(7,1) */
+};
+void read_features(struct features *f);
+/* Does CPUID report CR4 bit @b (LA57 excepted: in IA-32e mode it cannot change either way)? */
+bool cr4_bit_exists(unsigned b, const struct features *f);
+
 /*
  * fuzz.c: test=fuzz seed=S n=N (main.c parses them); true when nothing impossible happened.
  * fuzz_opt holds the other options: first=I (start at operation I), skip=KIND,KIND (the kinds

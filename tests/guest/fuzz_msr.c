@@ -1,7 +1,8 @@
 /*
  * fuzz_msr.c: the fuzzer's RDMSR and WRMSR operations.
  *
- * RDMSR of any index is a value or #GP (SDM Vol. 2B, RDMSR), never anything else. The
+ * RDMSR of any index is a value or #GP (SDM Vol. 2B, RDMSR), never anything else, and the
+ * same one of the two when read again right after (the MSR exists or it does not). The
  * x2APIC range 0x800-0x8FF is left out: in xAPIC mode it is #GP anyway, and a hypervisor
  * that runs the guest in x2APIC mode may pass it through.
  *
@@ -57,6 +58,10 @@ void fz_msr_read(const u64 *w, struct fz_out *o)
 	o->a = msr;
 	o->allowed = FZ_OK | FZ_ALLOW(VEC_GP);
 	o->vec = fz_call(do_rdmsr, msr);
+	unsigned again = fz_call(do_rdmsr, msr);
+	if (again != o->vec)
+		o->why = failf("RDMSR 0x%x gave %s, then %s", msr, o->vec == FZ_NONE ? "a value" : vec_name(o->vec),
+			       again == FZ_NONE ? "a value" : vec_name(again));
 }
 
 /* A type byte: a valid type most of the time, the random byte itself one time in 16. */

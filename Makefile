@@ -42,7 +42,7 @@ UNIT_BIN   := $(patsubst tests/unit/emul/%.asm,$(BUILD)/unit/emul/%.bin,$(wildca
 UNIT_CFLAGS := -DSOURCE_DIR=\"$(CURDIR)\" -DEMUL_TEST_DIR=\"$(abspath $(BUILD))/unit/emul\" -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_DEFAULT_SOURCE -DHOST_TEST
 
-.PHONY: all iso guest test-guest unit test boot-test bench run run-bochs help clean
+.PHONY: all iso guest test-guest unit test test-slow boot-test bench run run-bochs help clean
 
 all: $(BUILD)/slatvisor.elf
 
@@ -142,6 +142,10 @@ test: $(TG)/bzImage $(BUILD)/slatvisor.elf $(BUILD)/unit-tests guest
 boot-test: $(BUILD)/slatvisor.elf guest
 	tests/run-all --boot-only
 
+# The slow boot cases, which make test leaves out: those whose names end in _slow.
+test-slow: $(TG)/bzImage $(BUILD)/slatvisor.elf guest
+	SLOW=1 tests/run-all --boot-only _slow
+
 # The benchmark matrix (docs/benchmarks.md): results in $(BUILD)/bench/. BENCH=quick runs fewer
 # iterations; BENCH_CPUS sets the CPUs per run.
 BENCH      ?= full
@@ -172,7 +176,8 @@ help:
 	@echo "make run-bochs  boot the ISO in Bochs (BOCHS_CPU=model, BOCHS_CPUS=n)"
 	@echo "make test-guest build build/test-guest/bzImage, the probe guest (docs/testing.md)"
 	@echo "make unit       host unit tests"
-	@echo "make test       unit tests and every boot test"
+	@echo "make test       unit tests and every boot test but the slow ones"
+	@echo "make test-slow  the slow boot tests (cases named *_slow; SLOW=1 tests/run-all runs them too)"
 	@echo "make bench      the benchmark matrix in Bochs, report in $(BENCH_OUT)/ (BENCH=quick,"
 	@echo "                BENCH_CPUS=n, BENCH_OUT=dir, GUEST_KERNEL_PKG=package[=version])"
 	@echo "                tools/bench --compare DIR-A DIR-B compares two result directories"

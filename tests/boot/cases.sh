@@ -318,6 +318,38 @@ case_bochs_core2_test_guest_df_triple_fault() {
 	reject 'PANIC'
 }
 
+# ---- the test guest's fuzzer (tests/guest/fuzz*.c; docs/testing.md) ----
+
+# fuzz_guest CPU NAME SEED N [HV_CMDLINE]: one vCPU runs N operations from SEED; nothing
+# impossible happened, every operation ran, and the guest powered itself off. FUZZ_CPUS
+# (default 1) sets the machine's CPUs: the test guest starts none of the others, so with two
+# slatvisor keeps the APIC page trapped and decodes each of the fuzzer's APIC accesses.
+fuzz_guest() {
+	boot_guest --bochs --cpu "$1" --cpus "${FUZZ_CPUS:-1}" --timeout 2400 \
+		--iso "$(iso "$2" --kernel build/test-guest/bzImage --guest-cmdline "test=fuzz seed=$3 n=$4" --hv-cmdline "${5:-}")"
+	reject '^FAIL'
+	expect "^fuzz: seed $3, $4 operations, [0-9]+ faulted, [0-9]+ completed"
+	expect '^fuzz: kind pt [1-9][0-9]* ops [0-9]+ faults 0 skipped'
+	expect '^test-guest: 1 passed, 0 failed'
+	expect 'power: the guest powers off \(ACPI S5'
+	expect 'power: powering off'
+	expect 'image: intact at the end'
+	reject 'PANIC'
+}
+case_bochs_haswell_fuzz() { fuzz_guest corei7_haswell_4770 fuzz-hsw 1 100000; }
+# Slow (make test-slow): Core 2 without EPT, and Haswell with shadow paging.
+case_bochs_core2_fuzz_slow() { fuzz_guest core2_penryn_t9600 fuzz-core2 1 100000; }
+case_bochs_haswell_shadow_fuzz_slow() { fuzz_guest corei7_haswell_4770 fuzz-hswsh 1 100000 paging=shadow; }
+# Two CPUs: the APIC page stays trapped (EPT read-only on Haswell; read-only shadow entries on
+# Core 2, where shadow_smp=on keeps the second vCPU).
+fuzz_trapped_apic() { # CPU NAME [HV_CMDLINE]
+	FUZZ_CPUS=2 fuzz_guest "$1" "$2" 1 100000 "${3:-}"
+	expect "vmx: the guest's local APIC page 0x[0-9a-f]+ is trapped until it has started its 1 other CPUs"
+	reject 'every vCPU is started'
+}
+case_bochs_haswell_2cpu_fuzz_slow() { fuzz_trapped_apic corei7_haswell_4770 fuzz-hsw2; }
+case_bochs_core2_2cpu_fuzz_slow() { fuzz_trapped_apic core2_penryn_t9600 fuzz-core2-2 shadow_smp=on; }
+
 # ---- the Linux guest (these take minutes each in Bochs) ----
 
 # EPT, 2 vCPUs, and the isolation probe: the guest reads and writes slatvisor's image range.

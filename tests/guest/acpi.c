@@ -9,6 +9,11 @@
 #define FADT_DSDT 40
 #define FADT_PM1A_EVT_BLK 56
 #define FADT_PM1A_CNT_BLK 64
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116   /* a Generic Address Structure: space id, ..., address at +4 */
+#define FADT_RESET_VALUE 128
+#define FADT_RESET_REG_SUP BIT(10)
+#define ACPI_GAS_IO 1
 #define FADT_X_DSDT 140
 #define SDT_HEADER 36
 #define PM1_CNT_SLP_TYP_SHIFT 10
@@ -91,7 +96,7 @@ static void read_madt(const u8 *madt)
 
 void acpi_init(const u8 *boot_params, struct acpi_power *out)
 {
-	*out = (struct acpi_power){ 0, 0 };
+	*out = (struct acpi_power){ 0 };
 	const u8 *rsdp = find_rsdp(boot_params);
 	if (!rsdp) {
 		kprintf("test-guest: no ACPI RSDP\n");
@@ -111,6 +116,12 @@ void acpi_init(const u8 *boot_params, struct acpi_power *out)
 		fadt = true;
 		u32 len = get32(h + 4);
 		out->pm1a_cnt = (u16)get32(h + FADT_PM1A_CNT_BLK);
+		out->pm1a_evt = (u16)get32(h + FADT_PM1A_EVT_BLK);
+		if (len >= FADT_RESET_VALUE + 1 && (get32(h + FADT_FLAGS) & FADT_RESET_REG_SUP) &&
+		    h[FADT_RESET_REG] == ACPI_GAS_IO && get64(h + FADT_RESET_REG + 4) < 0x10000) {
+			out->reset_port = (u16)get64(h + FADT_RESET_REG + 4);
+			out->reset_value = h[FADT_RESET_VALUE];
+		}
 		u64 dsdt = get32(h + FADT_DSDT);
 		if (len >= FADT_X_DSDT + 8 && get64(h + FADT_X_DSDT))
 			dsdt = get64(h + FADT_X_DSDT);

@@ -106,6 +106,8 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 /* idt.c and isr.asm */
 void idt_init(void);
 void idt_set_ist(unsigned vec, unsigned ist);
+/* "#GP" for 13 and so on; "an external interrupt" for 32-255. */
+const char *vec_name(unsigned v);
 /*
  * Interrupts (vectors 32-255) and NMIs are counted in irq_count[] instead of failing the run
  * while irq_counting is set; the handler sends the local APIC an EOI for vectors 32-255.
@@ -160,6 +162,8 @@ const char *failf(const char *fmt, ...);
 
 /* paging.c: identity map of 0-4 GiB; one page of it read-only, for the CR0.WP probe. */
 void paging_init(void);
+/* PML4 slot @slot (1-511; slot 0 is the identity map) <- @entry, the TLB flushed. */
+void paging_set_pml4(unsigned slot, u64 entry);
 extern volatile u64 ro_page[512];
 extern u64 pml4[512]; /* the guest's PML4: slot 0 the identity map, the rest free for probes */
 
@@ -167,6 +171,9 @@ extern u64 pml4[512]; /* the guest's PML4: slot 0 the identity map, the rest fre
 struct acpi_power {
 	u16 pm1a_cnt; /* 0 when no FADT was found */
 	u8 s5_type;
+	u16 pm1a_evt;   /* PM1a event block (status, then enable), 0 if none */
+	u16 reset_port; /* the FADT reset register when it is an I/O port, else 0 */
+	u8 reset_value;
 };
 void acpi_init(const u8 *boot_params, struct acpi_power *out);
 void acpi_power_off(const struct acpi_power *p);
@@ -201,6 +208,31 @@ extern const struct probe __probes_start[], __probes_end[];
 
 /* main.c: whether the guest command line holds option @opt ("name=") with value @value. */
 bool guest_option_is(const char *opt, const char *value);
+
+/* probes_cr4.c: the CPUID bits that decide which CR4 bits exist (SDM Vol. 3A, 2.5). */
+struct features {
+	u32 ecx1, edx1;       /* CPUID.1 */
+	u32 ebx7, ecx7, edx7; /* CPUID.(7,0) */
+	u32 eax71;            /* CPUID.(7,1) */
+};
+void read_features(struct features *f);
+/* Does CPUID report CR4 bit @b (LA57 excepted: in IA-32e mode it cannot change either way)? */
+bool cr4_bit_exists(unsigned b, const struct features *f);
+
+/*
+ * fuzz.c: test=fuzz seed=S n=N (main.c parses them); true when nothing impossible happened.
+ * fuzz_opt holds the other options: first=I (start at operation I), skip=KIND,KIND (the kinds
+ * not run, though their operations still draw their numbers) and trace=1 (a line per operation).
+ */
+struct fuzz_options {
+	u64 first;
+	u32 skip; /* a bit per kind, in fuzz.c's table order */
+	bool trace;
+};
+extern struct fuzz_options fuzz_opt;
+/* The bit of kind @name (@len characters) for fuzz_opt.skip, 0 if there is none. */
+u32 fuzz_kind_bit(const char *name, size_t len);
+bool fuzz_run(u64 seed, u64 n);
 
 void guest_main(const u8 *boot_params);
 _Noreturn void guest_finish(unsigned passed, unsigned failed);

@@ -33,7 +33,7 @@ void idt_set_ist(unsigned vec, unsigned ist)
 	idt[vec].ist = (u8)ist;
 }
 
-static const char *vec_name(unsigned v)
+const char *vec_name(unsigned v)
 {
 	static const char *const names[32] = {
 		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "vector 9",

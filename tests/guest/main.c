@@ -7,6 +7,9 @@
  * end=triple_fault (no IDT) or end=df_triple_fault (a double fault whose delivery faults)
  * the guest then triple-faults instead of powering off, for the boot tests of what the
  * hypervisor does with a guest that does.
+ *
+ * test=fuzz runs the seeded fuzzer instead of the probes (test=all does not): seed=S n=N
+ * (decimal, 1 and 10000 by default), first=I, skip=KIND[,KIND] and trace=1 (fuzz.c).
  */
 #include "guest.h"
 
@@ -46,6 +49,51 @@ bool guest_option_is(const char *opt, const char *value)
 	size_t len;
 	const char *v = find_option(cmdline, opt, &len);
 	return v && word_is(v, len, value);
+}
+
+/* Decimal option @opt as a number, @def when absent; false (with a FAIL line) when malformed. */
+static bool number_option(const char *cmd, const char *opt, u64 def, u64 *out)
+{
+	size_t len;
+	const char *v = find_option(cmd, opt, &len);
+	*out = def;
+	if (!v)
+		return true;
+	u64 n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (~0ULL - 9) / 10) {
+			kprintf("FAIL fuzz: option %s wants a decimal number\n", opt);
+			return false;
+		}
+		n = n * 10 + (u64)(v[i] - '0');
+	}
+	*out = len ? n : def;
+	return true;
+}
+
+/* test=fuzz: the options, the run, the summary (one test: passed or failed). */
+static _Noreturn void run_fuzz(const char *cmd)
+{
+	u64 seed = 1, n = 0, trace = 0;
+	bool ok = number_option(cmd, "seed=", 1, &seed) && number_option(cmd, "n=", 10000, &n) &&
+		  number_option(cmd, "first=", 0, &fuzz_opt.first) && number_option(cmd, "trace=", 0, &trace);
+	fuzz_opt.trace = trace != 0;
+	size_t len = 0;
+	const char *skip = find_option(cmd, "skip=", &len);
+	for (const char *p = skip, *end = skip + len; ok && skip && p < end;) {
+		const char *q = p;
+		while (q < end && *q != ',')
+			q++;
+		u32 bit = fuzz_kind_bit(p, (size_t)(q - p));
+		if (!bit) {
+			kprintf("FAIL fuzz: skip=: no such kind of operation\n");
+			ok = false;
+		}
+		fuzz_opt.skip |= bit;
+		p = q + 1;
+	}
+	ok = ok && fuzz_run(seed, n);
+	guest_finish(ok ? 1 : 0, ok ? 0 : 1);
 }
 
 _Noreturn void guest_finish(unsigned passed, unsigned failed)
@@ -97,6 +145,8 @@ void guest_main(const u8 *bp)
 		sel = "all";
 		len = 3;
 	}
+	if (word_is(sel, len, "fuzz"))
+		run_fuzz(cmd);
 	if (word_is(sel, len, "list")) {
 		for (unsigned i = 0; i < NPROBES; i++)
 			kprintf("test %s%s\n", probes[i].name, probes[i].named_only ? " (only when named)" : "");

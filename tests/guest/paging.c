@@ -36,3 +36,9 @@ void paging_init(void)
 	/* Supervisor writes honour read-only pages from here on (the loader may have left WP clear). */
 	write_cr0(read_cr0() | CR0_WP);
 }
+
+void paging_set_pml4(unsigned slot, u64 entry)
+{
+	pml4[slot] = entry;
+	write_cr3(read_cr3()); /* the old entry may be cached: a PML4 entry has no INVLPG of its own */
+}

@@ -37,13 +37,7 @@
 #define XCR0_TILECFG BIT(17)
 #define XCR0_TILEDATA BIT(18)
 
-struct features {
-	u32 ecx1, edx1;           /* CPUID.1 */
-	u32 ebx7, ecx7, edx7;     /* CPUID.(7,0) */
-	u32 eax71;                /* CPUID.(7,1) */
-};
-
-static void read_features(struct features *f)
+void read_features(struct features *f)
 {
 	u32 max, a, b, c, d;
 	cpuid(0, &max, &b, &c, &d);
@@ -60,7 +54,7 @@ static void read_features(struct features *f)
  * Does this CPU have CR4 bit @b (SDM Vol. 3A, 2.5 and Vol. 2A, CPUID)? LA57 is left out: in
  * IA-32e mode it cannot change either way.
  */
-static bool cr4_bit_exists(unsigned b, const struct features *f)
+bool cr4_bit_exists(unsigned b, const struct features *f)
 {
 	switch (b) {
 	case 0: case 1: return f->edx1 & BIT(1);    /* VME, PVI */

@@ -120,6 +120,16 @@ static bool sent(u8 dest, u32 icr, const char **why)
 	return !*why;
 }
 
+/* The start-up protocol (SDM Vol. 3A, 9.4.4): INIT, then two SIPIs; the second is ignored by a started CPU. */
+static void init_sipi_sipi(u8 id, u8 vector, const char **why)
+{
+	sent(id, ICR_INIT | ICR_LEVEL_ASSERT, why);
+	delay();
+	sent(id, ICR_STARTUP | vector, why);
+	delay();
+	sent(id, ICR_STARTUP | vector, why);
+}
+
 static bool exists(u8 id)
 {
 	for (unsigned i = 0; i < cpus.n; i++)
@@ -155,10 +165,7 @@ PROBE(init_sipi_storm)
 	for (unsigned i = 0; i < sizeof(nobody) && !why; i++) {
 		if (exists(nobody[i]))
 			continue;
-		sent(nobody[i], ICR_INIT | ICR_LEVEL_ASSERT, &why);
-		delay();
-		sent(nobody[i], ICR_STARTUP | vector, &why);
-		sent(nobody[i], ICR_STARTUP | vector, &why);
+		init_sipi_sipi(nobody[i], vector, &why);
 	}
 	delay();
 	if (!why && *starts)
@@ -173,11 +180,7 @@ PROBE(init_sipi_storm)
 		others++;
 		for (unsigned r = 0; r < START_ROUNDS && !why; r++) {
 			u16 before = *starts;
-			sent(id, ICR_INIT | ICR_LEVEL_ASSERT, &why);
-			delay();
-			sent(id, ICR_STARTUP | vector, &why);
-			delay();
-			sent(id, ICR_STARTUP | vector, &why); /* ignored: the CPU already runs */
+			init_sipi_sipi(id, vector, &why);
 			for (unsigned i = 0; i < 50 && *starts == before; i++)
 				delay();
 			delay();
@@ -223,11 +226,7 @@ PROBE_NAMED_ONLY(sipi_garbage)
 		if (id == self)
 			continue;
 		others++;
-		sent(id, ICR_INIT | ICR_LEVEL_ASSERT, &why);
-		delay();
-		sent(id, ICR_STARTUP | vector, &why);
-		delay();
-		sent(id, ICR_STARTUP | vector, &why);
+		init_sipi_sipi(id, vector, &why);
 		for (unsigned i = 0; i < 20; i++)
 			delay();
 	}

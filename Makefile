@@ -142,9 +142,10 @@ test: $(TG)/bzImage $(BUILD)/slatvisor.elf $(BUILD)/unit-tests guest
 boot-test: $(BUILD)/slatvisor.elf guest
 	tests/run-all --boot-only
 
-# The slow boot cases, which make test leaves out: those whose names end in _slow.
+# The fuzzer in every mode: bochs_haswell_fuzz (also in make test) and the slow cases make test
+# leaves out (names ending in _slow; today all are fuzzer runs).
 test-slow: $(TG)/bzImage $(BUILD)/slatvisor.elf guest
-	SLOW=1 tests/run-all --boot-only _slow
+	SLOW=1 tests/run-all --boot-only fuzz
 
 # The benchmark matrix (docs/benchmarks.md): results in $(BUILD)/bench/. BENCH=quick runs fewer
 # iterations; BENCH_CPUS sets the CPUs per run.
@@ -177,7 +178,7 @@ help:
 	@echo "make test-guest build build/test-guest/bzImage, the probe guest (docs/testing.md)"
 	@echo "make unit       host unit tests"
 	@echo "make test       unit tests and every boot test but the slow ones"
-	@echo "make test-slow  the slow boot tests (cases named *_slow; SLOW=1 tests/run-all runs them too)"
+	@echo "make test-slow  the fuzzer in every mode, with the slow cases make test leaves out (*_slow; about 2 minutes)"
 	@echo "make bench      the benchmark matrix in Bochs, report in $(BENCH_OUT)/ (BENCH=quick,"
 	@echo "                BENCH_CPUS=n, BENCH_OUT=dir, GUEST_KERNEL_PKG=package[=version])"
 	@echo "                tools/bench --compare DIR-A DIR-B compares two result directories"

@@ -306,16 +306,28 @@ case_bochs_core2_test_guest_triple_fault() {
 }
 # Shadow paging: a double fault whose delivery faults is a triple fault that slatvisor itself
 # recognises (the CPU only ever sees one #PF at a time). Before, the #PF was injected forever.
-case_bochs_core2_test_guest_df_triple_fault() {
-	tests/boot/emu --bochs --cpu core2_penryn_t9600 --cpus 1 --timeout 300 --log "$LOG" --until 'guest: stopped|PANIC' \
-		--iso "$(iso tg-core2-dftf --kernel build/test-guest/bzImage --guest-cmdline 'test=double_fault end=df_triple_fault')" ||
+# Under EPT the CPU itself shuts down and exits (TRIPLE_FAULT). df_triple_fault CPU NAME HOW [HV_CMDLINE]
+df_triple_fault() {
+	tests/boot/emu --bochs --cpu "$1" --cpus 1 --timeout 300 --log "$LOG" --until 'guest: stopped|PANIC' \
+		--iso "$(iso "$2" --kernel build/test-guest/bzImage --guest-cmdline 'test=double_fault end=df_triple_fault' --hv-cmdline "${4:-}")" ||
 		fail "the run did not end in a stopped guest (exit $?)"
 	expect '^ok double_fault'
 	expect 'test-guest: ending with a double fault that faults'
 	expect 'vcpu0: rip 0x[0-9a-f]+ rsp 0x400000000000 '
-	expect 'guest: triple fault on vcpu0 \(a fault while its double fault was delivered\); the guest is stopped'
+	expect "guest: triple fault on vcpu0$3; the guest is stopped"
+	expect 'stat total exits='
 	expect 'image: intact at the end'
 	reject 'PANIC'
+}
+case_bochs_core2_test_guest_df_triple_fault() {
+	df_triple_fault core2_penryn_t9600 tg-core2-dftf ' \(a fault while its double fault was delivered\)'
+}
+case_bochs_haswell_shadow_test_guest_df_triple_fault() {
+	df_triple_fault corei7_haswell_4770 tg-hswsh-dftf ' \(a fault while its double fault was delivered\)' paging=shadow
+}
+case_bochs_haswell_test_guest_df_triple_fault() {
+	df_triple_fault corei7_haswell_4770 tg-hsw-dftf ''
+	expect 'stat exit TRIPLE_FAULT count=1 '
 }
 
 # ---- the test guest's fuzzer (tests/guest/fuzz*.c; docs/testing.md) ----

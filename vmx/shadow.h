@@ -36,6 +36,9 @@ u64 shadow_read_cr3(struct vcpu *v);
 bool shadow_fast_cr_exit(struct vcpu *v);
 
 enum exit_action handle_page_fault(struct vcpu *v);
+/* A flush point for this vCPU, then the exiting instruction is done (INVLPG, INVPCID). */
+enum exit_action shadow_guest_tlb_flush(struct vcpu *v);
+/* shadow_tlb.c */
 enum exit_action handle_invlpg(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x);
 

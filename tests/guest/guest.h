@@ -110,7 +110,8 @@ void idt_set_ist(unsigned vec, unsigned ist);
 const char *vec_name(unsigned v);
 /*
  * Interrupts (vectors 32-255) and NMIs are counted in irq_count[] instead of failing the run
- * while irq_counting is set; the handler sends the local APIC an EOI for vectors 32-255.
+ * while irq_counting is set (1); with 2, vectors 16-31 count as interrupts too. The handler
+ * sends the local APIC an EOI for every counted vector but the NMI.
  */
 extern volatile u32 irq_count[256];
 extern volatile u8 irq_counting;

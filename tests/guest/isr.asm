@@ -38,6 +38,10 @@ isr_common:
 	cmp qword [rsp], 2               ; NMI
 	je .count
 	cmp qword [rsp], 32
+	jae .count
+	cmp byte [rel irq_counting], 2   ; 2: vectors 16-31 are interrupts too (self_ipi)
+	jne .exception
+	cmp qword [rsp], 16
 	jb .exception
 .count:
 	push rax
@@ -45,8 +49,8 @@ isr_common:
 	mov rcx, [rsp + 16]
 	lea rax, [rel irq_count]
 	lock inc dword [rax + rcx * 4]
-	cmp rcx, 32
-	jb .counted                      ; an NMI takes no EOI
+	cmp rcx, 2
+	je .counted                      ; an NMI takes no EOI
 	mov rax, [rel lapic_eoi_addr]
 	mov dword [rax], 0               ; a plain MOV: slatvisor may have to decode it
 .counted:

@@ -409,7 +409,9 @@ static enum shadow_fault fill_leaf(struct fill_walk *w, unsigned i)
 	}
 	*w->gpa = r->gpa;
 	bool write = w->access & GW_WRITE, unsynced = false;
-	if (write && write_ok && m->env.open_bus && m->env.kind(m->env.ctx, target) == GPA_NONE) {
+	/* Frames with metadata are below the top, never where nothing is: no lookup on that common path. */
+	if (write && write_ok && m->env.open_bus && !meta_of(m, target >> PAGE_SHIFT) &&
+	    m->env.kind(m->env.ctx, target) == GPA_NONE) {
 		m->stats.fault_mmio++;
 		return SF_EMULATE; /* a store where nothing is: dropped */
 	}

@@ -49,7 +49,7 @@ static void print_diag(const struct diag_list *d)
 }
 
 status_t linux_prepare(const struct boot_info *bi, const struct phys_range *hidden,
-		       unsigned nhidden, bool one_vcpu, struct guest_entry *out)
+		       unsigned nhidden, struct guest_entry *out)
 {
 	if (bi->nmodules == 0 || bi->modules[0].end == bi->modules[0].start) {
 		pr_err("linux: no guest kernel: module #0 is %s", bi->nmodules ? "empty" : "missing");
@@ -90,10 +90,10 @@ status_t linux_prepare(const struct boot_info *bi, const struct phys_range *hidd
 	static struct e820_entry e820[MAX_E820];
 	unsigned ne = memmap_e820(bi->mmap, bi->nmmap, reserve, nres, e820, MAX_E820);
 
-	/* The command line: module 0's string, plus what slatvisor must add. */
+	/* The command line: module 0's string. */
 	char *cmdline = (char *)(uintptr_t)(bb + BB_CMDLINE * PAGE_SIZE);
 	size_t max = MIN((size_t)bz.cmdline_max ? bz.cmdline_max : 255, PAGE_SIZE - 1);
-	int n = fmt_snprintf(cmdline, max + 1, "%s%s", km->string, one_vcpu ? " nr_cpus=1" : "");
+	int n = fmt_snprintf(cmdline, max + 1, "%s", km->string);
 	if (n > (int)max)
 		pr_warn("linux: the guest command line is %d bytes, the kernel takes %zu; cut short", n, max);
 

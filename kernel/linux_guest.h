@@ -9,10 +9,9 @@
 /*
  * Check the bzImage in module 0, copy its kernel to where it will run, and
  * build its zero page, command line, e820 (with @hidden turned reserved), GDT
- * and identity page tables in guest memory below 1 MiB. @one_vcpu adds
- * nr_cpus=1 to the guest's command line. On failure the reason is logged.
+ * and identity page tables in guest memory below 1 MiB. On failure the reason is logged.
  */
 status_t linux_prepare(const struct boot_info *bi, const struct phys_range *hidden,
-		       unsigned nhidden, bool one_vcpu, struct guest_entry *out);
+		       unsigned nhidden, struct guest_entry *out);
 
 #endif

@@ -34,8 +34,6 @@ const struct opt_desc option_table[] = {
 	  "MiB of RAM slatvisor keeps for itself (page tables, shadow pages, VMX regions, stacks)" },
 	{ "shadow_pages", OPT_UINT, NULL, 64, 262144, &opts.shadow_pages,
 	  "shadow paging: the pool of shadow page-table pages (4 KiB each); when full, the least recently used are reclaimed" },
-	{ "shadow_smp", OPT_CHOICE, "auto|on", 0, 0, &opts.shadow_smp,
-	  "shadow paging without the VMX-preemption timer (Core 2): give the guest every CPU (on), or one (auto)" },
 	{ "cr3_store_exiting", OPT_CHOICE, "auto|always", 0, 0, &opts.cr3_store_exiting,
 	  "shadow paging: auto lets guest CR3 reads run without an exit while the CR3-target list is armed, where the CPU allows it; always makes them exit, as on a real Core 2" },
 	{ "hvmem_fill", OPT_BOOL, NULL, 0, 0, &opts.hvmem_fill,

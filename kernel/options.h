@@ -7,7 +7,6 @@
 /* Index order of each enum matches its option's choices string. */
 enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD, TEST_FAULT_CODE, TEST_FAULT_STACK };
 enum paging_mode { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
-enum shadow_smp { SHADOW_SMP_AUTO, SHADOW_SMP_ON };
 enum cr3_store_exiting { CR3_STORE_AUTO, CR3_STORE_ALWAYS };
 
 struct hv_options {
@@ -21,7 +20,6 @@ struct hv_options {
 	u64 paging;         /* enum paging_mode */
 	u64 hvmem_mb;       /* the hypervisor's own memory pool */
 	u64 shadow_pages;   /* the shadow page pool */
-	u64 shadow_smp;     /* enum shadow_smp */
 	u64 cr3_store_exiting; /* enum cr3_store_exiting */
 	u64 hvmem_fill;     /* bool: fill the free pool with a pattern (isolation tests) */
 };

@@ -123,17 +123,10 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 	power_init(acpi);
 	exit_init();
 
-	/*
-	 * Without unrestricted guest, each AP's start-up code runs in the
-	 * interpreter (ap_emul.c). Shadow paging without the preemption timer
-	 * bounds its TLB shootdowns by NMIs alone, which Bochs 2.7 does not
-	 * deliver in time while the guest starts its APs: one vCPU there unless
-	 * shadow_smp=on.
-	 */
-	bool nmi_only = vmx.shadow && !vmx.preemption_ticks;
-	bool smp = ncpus_online > 1 && (!nmi_only || opts.shadow_smp == SHADOW_SMP_ON);
+	/* Without unrestricted guest, each AP's start-up code runs in the interpreter (ap_emul.c). */
+	bool smp = ncpus_online > 1;
 	struct guest_entry entry;
-	if (linux_prepare(bi, hidden.r, hidden.n, !smp && ncpus_online > 1, &entry) != ST_OK)
+	if (linux_prepare(bi, hidden.r, hidden.n, &entry) != ST_OK)
 		halt("linux: the guest cannot start");
 
 	if (smp) {
@@ -152,9 +145,6 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 			pr_info("vmx: all %u CPUs report the same VMX capabilities", ncpus_online);
 		pr_info("vmx: %u vCPUs wait for the guest's startup IPIs%s", ncpus_online - 1,
 			vmx.unrestricted ? "" : "; their start-up code runs in the interpreter");
-	} else if (ncpus_online > 1) {
-		pr_warn("vmx: shadow paging without the preemption timer: the guest runs on one vCPU (nr_cpus=1); shadow_smp=on gives it all %u CPUs",
-			ncpus_online);
 	}
 
 	struct vcpu *v = vmx_cpu_on(0);

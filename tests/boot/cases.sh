@@ -136,14 +136,12 @@ shadow_penryn() { # PTI VCPUS TIMEOUT [ISO-NAME HV-CMDLINE]
 	check_aps_interpreted "$2"
 }
 
-# Core 2 on 2 CPUs with shadow_smp=auto: the guest gets one vCPU (nr_cpus=1), and the log says why.
-case_bochs_penryn_2cpu_guest_one_vcpu() {
-	boot_guest --bochs --cpu core2_penryn_t9600 --cpus 2 --timeout 1500 --iso "$(guest_iso plain '')"
-	check_guest_ran 1
-	expect 'shadow paging without the preemption timer: the guest runs on one vCPU \(nr_cpus=1\); shadow_smp=on gives it all 2 CPUs'
-	expect 'linux: command line ".* nr_cpus=1"'
-	reject 'vcpu1: started by the guest'
-}
+# Core 2 on 2 and 4 CPUs: every CPU is a vCPU, each AP's start-up code run in the interpreter, with
+# KPTI on and off. The 4-CPU boots are slow (make test-slow).
+case_bochs_penryn_2cpu_pti_on() { shadow_penryn on 2 1500 penryn2; }
+case_bochs_penryn_2cpu_pti_off() { shadow_penryn off 2 1500 penryn2; }
+case_bochs_penryn_4cpu_pti_on_slow() { shadow_penryn on 4 2400 penryn4; }
+case_bochs_penryn_4cpu_pti_off_slow() { shadow_penryn off 4 2400 penryn4; }
 case_bochs_penryn_shadow_pti_on() {
 	shadow_penryn on 1 1200
 	expect "vmx: shadow paging: 4 CR3-target values; KPTI's CR3 switches run without exits while armed"
@@ -353,14 +351,14 @@ case_bochs_haswell_fuzz() { fuzz_guest corei7_haswell_4770 fuzz-hsw 1 100000; }
 case_bochs_core2_fuzz_slow() { fuzz_guest core2_penryn_t9600 fuzz-core2 1 100000; }
 case_bochs_haswell_shadow_fuzz_slow() { fuzz_guest corei7_haswell_4770 fuzz-hswsh 1 100000 paging=shadow; }
 # Two CPUs: the APIC page stays trapped (EPT read-only on Haswell; read-only shadow entries on
-# Core 2, where shadow_smp=on keeps the second vCPU).
+# Core 2).
 fuzz_trapped_apic() { # CPU NAME [HV_CMDLINE]
 	FUZZ_CPUS=2 fuzz_guest "$1" "$2" 1 100000 "${3:-}"
 	expect "vmx: the guest's local APIC page 0x[0-9a-f]+ is trapped until it has started its 1 other CPUs"
 	reject 'every vCPU is started'
 }
 case_bochs_haswell_2cpu_fuzz_slow() { fuzz_trapped_apic corei7_haswell_4770 fuzz-hsw2; }
-case_bochs_core2_2cpu_fuzz_slow() { fuzz_trapped_apic core2_penryn_t9600 fuzz-core2-2 shadow_smp=on; }
+case_bochs_core2_2cpu_fuzz_slow() { fuzz_trapped_apic core2_penryn_t9600 fuzz-core2-2; }
 
 # ---- the Linux guest (these take minutes each in Bochs) ----
 

@@ -118,6 +118,25 @@ static void unwritable(struct shadow_mmu *m, struct spt_page *sp, unsigned i)
 }
 
 /*
+ * Every leaf entry for @gfn with @bit set becomes read-only. Shadow leaves
+ * are all 4 KiB (a guest large page is shadowed by a direct table of them),
+ * so level 1 is the only level to scan.
+ */
+static void scan_unwritable(struct shadow_mmu *m, u64 gfn, u64 bit)
+{
+	m->stats.rmap_scans++;
+	for (u32 s = 0; s < m->pool.capacity; s++) {
+		struct spt_page *sp = &m->pool.pages[s];
+		if (!sp->in_use || sp->role.level != 1)
+			continue;
+		u64 *t = table_of(m, sp);
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			if ((t[i] & bit) && (t[i] & PTE_P) && gfn_of(t[i]) == gfn)
+				unwritable(m, sp, i);
+	}
+}
+
+/*
  * Make @gfn read-only in every shadow leaf. Other CPUs may still hold a
  * writable translation in their TLBs: the caller settles (flushes them)
  * before it trusts the frame's contents.
@@ -134,19 +153,22 @@ static void write_protect(struct shadow_mmu *m, u64 gfn)
 		g->rmap[k] = 0;
 	}
 	if (g->overflow) {
-		m->stats.rmap_scans++;
-		for (u32 s = 0; s < m->pool.capacity; s++) {
-			struct spt_page *sp = &m->pool.pages[s];
-			if (!sp->in_use || sp->role.level != 1)
-				continue;
-			u64 *t = table_of(m, sp);
-			for (unsigned i = 0; i < PT_ENTRIES; i++)
-				if ((t[i] & SPTE_RMAPPED) && gfn_of(t[i]) == gfn)
-					unwritable(m, sp, i);
-		}
+		scan_unwritable(m, gfn, SPTE_RMAPPED);
 		g->overflow = 0;
 	}
 	m->remote_owed = true;
+}
+
+void shadow_write_protect_frame(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn)
+{
+	if (gfn < m->nr_gfns) {
+		write_protect(m, gfn);
+	} else {
+		/* No frame data out here, so no rmap: every leaf table is looked at. */
+		scan_unwritable(m, gfn, PTE_RW);
+		m->remote_owed = true;
+	}
+	settle(m, sv);
 }
 
 void protect_inc(struct shadow_mmu *m, u64 gfn)

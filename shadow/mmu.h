@@ -138,6 +138,13 @@ union spt_role shadow_role(const struct gw_paging *pg, int level);
 u64 shadow_set_cr3(struct shadow_mmu *m, struct shadow_vcpu *sv, const struct gw_paging *pg,
 		   bool pcide, bool flush);
 
+/*
+ * Make guest frame @gfn read-only in every shadow leaf, and every TLB let go
+ * of it (settle), whether or not the frame has frame data: later fills ask
+ * env.trap_write. For a page whose writes must exit from now on.
+ */
+void shadow_write_protect_frame(struct shadow_mmu *m, struct shadow_vcpu *sv, u64 gfn);
+
 /* INVLPG, INVPCID, a CR4 change to PGE/PCIDE/SMEP, a flushing CR3 write: sync what is out of sync. */
 void shadow_flush_point(struct shadow_mmu *m, struct shadow_vcpu *sv, enum shadow_flush hw);
 

@@ -29,4 +29,11 @@ bool apic_start_x2apic_icr(struct vcpu *v, u64 value);
 /* On an AP: wait in slatvisor for the guest's SIPI, then run the vCPU from there. */
 void apic_start_wait_and_launch(struct vcpu *v);
 
+/*
+ * A running vCPU halted with interrupts off (the guest took it offline):
+ * trap the ICR again and wait in slatvisor for the guest's INIT-SIPI, then
+ * start it as at boot; an NMI for it instead resumes it after its HLT.
+ */
+enum exit_action apic_start_offline(struct vcpu *v);
+
 #endif

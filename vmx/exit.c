@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include "exit.h"
 #include "ap_emul.h"
+#include "ept.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "launch.h"
@@ -178,6 +179,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_INIT] = handle_init,
 	[EXIT_SIPI] = handle_sipi,
 	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_HLT] = handle_hlt,
 	[EXIT_INVD] = handle_invd,
 	[EXIT_VMCALL] = handle_vmx_instruction,
 	[EXIT_VMCLEAR] = handle_vmx_instruction,
@@ -462,6 +464,10 @@ void vmx_handle_exit(struct vcpu *v)
 		inject_pending_nmi(v);
 	if (vmx.shadow)
 		shadow_before_entry(v);
+	if (v->ept_flush_req) {
+		v->ept_flush_req = false; /* acknowledged already: this vCPU is in root mode until here */
+		ept_invalidate();
+	}
 	if (x.reason < EXIT_REASON_COUNT)
 		v->stats.cycles[x.reason] += rdtsc() - start;
 	/* VM entry does not end NMI blocking in Bochs 2.7 (see cpu_unblock_nmi); IRET does. */

@@ -51,6 +51,7 @@ enum exit_action handle_xsetbv(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_io(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_ept_violation(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_ept_misconfig(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_hlt(struct vcpu *v, const struct exit_info *x);
 
 /*
  * Stop every vCPU and print the exit statistics. The caller's vCPU is stopped

@@ -41,6 +41,8 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 			 */
 			r.ecx &= ~(u32)(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
 			r.ecx |= CPUID1_ECX_HYPERVISOR;
+			if (vmx.hide_mwait)
+				r.ecx &= ~(u32)CPUID1_ECX_MONITOR;
 			/* OSXSAVE mirrors the guest's CR4, not slatvisor's. */
 			r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
 			if (vcpu_guest_cr4() & CR4_OSXSAVE)

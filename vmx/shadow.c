@@ -318,19 +318,56 @@ static void disarm_self(struct vcpu *v)
 	unlock();
 }
 
-void shadow_paging_off(struct vcpu *v)
+/* Off shadow tables: with unrestricted guest onto the EPT, where linear is physical. */
+static void paging_off(struct vcpu *v)
 {
-	/* Only with unrestricted guest (checked by the caller): linear is physical, and the EPT maps it. */
-	u64 cr3 = v->sv.guest_cr3;
 	disarm_self(v);
 	if (v->hw_armed)
 		targets_empty(v);
 	v->shadow_on = false;
-	vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS,
-		     vmx.proc2 | PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST);
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
-	vmcs_writenat(VMCS_GUEST_CR3, cr3);
+	if (vmx.unrestricted) {
+		vmcs_write32(VMCS_SECONDARY_PROC_BASED_CONTROLS,
+			     vmx.proc2 | PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST);
+		vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	}
 	v->sv.flush = FLUSH_ALL;
+}
+
+void shadow_paging_off(struct vcpu *v)
+{
+	/* Only with unrestricted guest (checked by the caller). */
+	u64 cr3 = v->sv.guest_cr3;
+	paging_off(v);
+	vmcs_writenat(VMCS_GUEST_CR3, cr3);
+}
+
+void shadow_vcpu_reset(struct vcpu *v)
+{
+	if (v->shadow_on)
+		paging_off(v);
+}
+
+void shadow_trap_page(struct vcpu *v, u64 gpa)
+{
+	lock(v);
+	shadow_write_protect_frame(&mmu, &v->sv, gpa >> PAGE_SHIFT);
+	unlock();
+}
+
+void vcpu_ack_shootdowns(struct vcpu *v)
+{
+	if (v)
+		ack_kicks(v);
+}
+
+void vcpu_shootdown(void)
+{
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (o && vmx.eptp)
+			__atomic_store_n(&o->ept_flush_req, true, __ATOMIC_SEQ_CST);
+	}
+	flush_others(NULL);
 }
 
 bool shadow_load_cr3(struct vcpu *v, u64 val)

@@ -20,6 +20,11 @@ bool shadow_paging_on(struct vcpu *v);
 /* Guest paging is off (unrestricted guest only): back to the EPT identity map. */
 void shadow_paging_off(struct vcpu *v);
 
+/* The guest reset @v (INIT): off shadow tables, as after INIT paging is off. */
+void shadow_vcpu_reset(struct vcpu *v);
+/* Make the frame at @gpa read-only in every shadow leaf, every other vCPU's TLB included. */
+void shadow_trap_page(struct vcpu *v, u64 gpa);
+
 /* The guest's CR3, whatever runs the hardware. */
 u64 vcpu_guest_cr3(struct vcpu *v);
 /* MOV to CR3 (the exit handler checked the value). False: no root could be built; the guest is stopped. */
@@ -47,6 +52,16 @@ enum exit_action handle_invpcid(struct vcpu *v, const struct exit_info *x);
  * shootdown request from another vCPU rather than the guest's NMI.
  */
 bool shadow_nmi_is_kick(struct vcpu *v, bool in_nmi);
+/*
+ * Shootdowns, in every paging mode. vcpu_shootdown: every other running vCPU
+ * leaves the guest and drops its TLB (with an EPT, its EPT translations too)
+ * before its next entry; returns once each has said so. A CPU that spins for
+ * a lock another may hold while shooting down answers with
+ * vcpu_ack_shootdowns (@v may be NULL: not a vCPU).
+ */
+void vcpu_shootdown(void);
+void vcpu_ack_shootdowns(struct vcpu *v);
+
 /* Just before VM entry: flush what this CPU's TLB owes, load CR2 for an injected #PF. */
 void shadow_before_entry(struct vcpu *v);
 

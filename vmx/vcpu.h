@@ -96,6 +96,8 @@ struct vcpu {
 	volatile u32 kick_req, kick_ack;
 	volatile u32 kick_nmis;  /* NMIs sent for shootdowns and not yet seen: not the guest's */
 	volatile bool kick_flush;
+	volatile bool ept_flush_req; /* INVEPT before the next entry: EPT access was narrowed (vcpu_shootdown) */
+	u32 starts;                  /* times the guest started it with INIT-SIPI (apic_start.c) */
 	/* CR3-target list (vmx/cr3_targets.c): filled in this vCPU's VMCS; another vCPU asks it emptied. */
 	bool hw_armed;
 	volatile bool disarm_req;

@@ -86,9 +86,8 @@ status_t vmx_global_init(void)
 	vmx.unrestricted = c->ept && c->ept_wb && c->unrestricted_guest && c->wait_for_sipi;
 
 	/*
-	 * The guest owns its interrupts: no external-interrupt exiting, no HLT
-	 * exiting. NMIs exit so slatvisor can stop the guest; guest NMIs are
-	 * re-injected.
+	 * The guest owns its interrupts: no external-interrupt exiting. NMIs
+	 * exit so slatvisor can stop the guest; guest NMIs are re-injected.
 	 */
 	/*
 	 * Shadow paging on several vCPUs: a shootdown needs every other vCPU to
@@ -114,9 +113,22 @@ status_t vmx_global_init(void)
 	}
 	/* Shadow paging: every CR3 load and store, and every INVLPG (and INVPCID), is slatvisor's. */
 	u32 paging = vmx.shadow ? PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING : 0;
+	/*
+	 * Several vCPUs: HLT exits, so a vCPU the guest takes offline (HLT with
+	 * interrupts off) waits in slatvisor, and the guest's next INIT-SIPI to
+	 * it is emulated (apic_start.c) rather than left to the INIT VM exit.
+	 * An idle HLT goes back in the HLT activity state (exit_hlt.c).
+	 */
+	u32 hlt = ncpus_online > 1 && (c->msr[MSR_IA32_VMX_MISC - MSR_IA32_VMX_FIRST] & VMX_MISC_ACTIVITY_HLT)
+			  ? PROC_HLT_EXITING : 0;
 	vmx.proc = adjust("processor-based", c->proc_ctls,
-			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY | paging,
+			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY | paging | hlt,
 			  PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | paging);
+	vmx.hlt_exiting = vmx.proc & PROC_HLT_EXITING;
+	/* An offline CPU would wait in MWAIT, out of slatvisor's sight: offer HLT only, as KVM does. */
+	vmx.hide_mwait = vmx.hlt_exiting;
+	if (ncpus_online > 1 && !vmx.hlt_exiting)
+		pr_warn("vmx: no HLT activity state: a CPU the guest takes offline cannot be started again");
 	if (vmx.shadow) {
 		/*
 		 * SDM Vol. 3C, A.6: IA32_VMX_MISC bits 24:16 count the CR3-target

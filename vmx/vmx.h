@@ -70,6 +70,8 @@ struct vmx_config {
 	u64 eptp;
 	u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
 	bool hide_rdtscp, hide_invpcid, hide_xsaves, hide_waitpkg; /* CPUID features the controls cannot back */
+	bool hlt_exiting;  /* several vCPUs: HLT exits (exit_hlt.c) */
+	bool hide_mwait;   /* MONITOR/MWAIT not offered: the guest idles and goes offline with HLT */
 };
 
 extern struct vmx_config vmx;

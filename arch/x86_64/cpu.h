@@ -31,6 +31,7 @@
 #define RFLAGS_AC BIT(18)
 
 /* CPUID feature bits (SDM Vol. 2A, CPUID). */
+#define CPUID1_ECX_MONITOR BIT(3)
 #define CPUID1_ECX_VMX BIT(5)
 #define CPUID1_ECX_SMX BIT(6)
 #define CPUID1_ECX_PCID BIT(17)

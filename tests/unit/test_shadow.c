@@ -409,3 +409,37 @@ TEST(shadow_maps_the_page_of_all_ones_read_only_where_nothing_is)
 	r = cpu_access(&pg, 5 * PAGE_SIZE + 0x10, 0);
 	CHECK(r.o == OK && r.gpa == OPEN_BUS + 0x10);
 }
+
+/* The page the sim treats as trapped (slatvisor: the APIC page while a vCPU waits to be started). */
+static u64 trapped_gpa;
+static bool trap_one(void *ctx, u64 gpa)
+{
+	(void)ctx;
+	return trapped_gpa && (gpa & ~(u64)(PAGE_SIZE - 1)) == trapped_gpa;
+}
+
+TEST(shadow_write_protects_a_frame_to_trap_it_with_or_without_frame_data)
+{
+	/* A RAM frame (frame data, rmap) and one above RAM (MMIO: no frame data, a scan). */
+	const u64 frames[] = { 0x80000, RAM_TOP + 0x3000 };
+	for (unsigned k = 0; k < 2; k++) {
+		u64 va = 0x401000, frame = frames[k];
+		u64 p4 = simple_space(P | RW | US | A | D, frame, va);
+		struct gw_paging pg = guest_pg(p4, true, false);
+		CHECK(shadow_set_cr3(&m, &cpu->sv, &pg, false, true) != 0);
+		struct result r = cpu_access(&pg, va + 8, GW_USER | GW_WRITE);
+		CHECK(r.o == OK && r.gpa == frame + 8); /* mapped writable */
+		trapped_gpa = frame;
+		m.env.trap_write = trap_one;
+		shadow_write_protect_frame(&m, &cpu->sv, frame >> PAGE_SHIFT);
+		r = cpu_access(&pg, va + 8, GW_USER | GW_WRITE);
+		CHECK(r.o == STOPPED); /* the write exits, for slatvisor to decode */
+		r = cpu_access(&pg, va + 8, GW_USER);
+		CHECK(r.o == OK && r.gpa == frame + 8); /* reads still run */
+		/* Released: the next write fault maps it writable again. */
+		trapped_gpa = 0;
+		r = cpu_access(&pg, va + 8, GW_USER | GW_WRITE);
+		CHECK(r.o == OK && r.gpa == frame + 8);
+		m.env.trap_write = NULL;
+	}
+}

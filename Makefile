@@ -89,7 +89,7 @@ FORCE:
 # linked protected-mode part. -fno-toplevel-reorder keeps each file's probes in the order written.
 TG         := $(BUILD)/test-guest
 TG_C       := $(wildcard tests/guest/*.c)
-TG_OBJ     := $(TG_C:tests/guest/%.c=$(TG)/%.o) $(TG)/head.asm.o $(TG)/isr.asm.o
+TG_OBJ     := $(TG_C:tests/guest/%.c=$(TG)/%.o) $(TG)/head.asm.o $(TG)/isr.asm.o $(TG)/paging_off.asm.o
 TG_CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -ffreestanding \
 	-fno-builtin -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
 	-mcmodel=small -fno-asynchronous-unwind-tables -fno-toplevel-reorder -MMD -MP

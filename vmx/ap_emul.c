@@ -8,6 +8,7 @@
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/msr.h"
 #include "../emul/emul.h"
+#include "../kernel/fmt.h"
 #include "../kernel/kstring.h"
 #include "../kernel/log.h"
 
@@ -142,36 +143,83 @@ static void to_vmcs(struct vcpu *v, const struct emul_cpu *c)
 	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 }
 
-enum ap_emul_result ap_emul_start(struct vcpu *v, u8 vector)
+/* The guest state at an exit, for the interpreter: 32 bits of it, as it is about to leave IA-32e mode. */
+static void from_vmcs(struct vcpu *v, struct emul_cpu *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (unsigned s = SR_ES; s <= SR_TR; s++) {
+		u64 base;
+		vmcs_guest_segment_read(s, &c->seg[s].sel, &base, &c->seg[s].limit, &c->seg[s].ar);
+		c->seg[s].base = (u32)base;
+	}
+	c->gdt_base = (u32)vmcs_readnat(VMCS_GUEST_GDTR_BASE);
+	c->gdt_limit = (u16)vmcs_read32(VMCS_GUEST_GDTR_LIMIT);
+	c->idt_base = (u32)vmcs_readnat(VMCS_GUEST_IDTR_BASE);
+	c->idt_limit = (u16)vmcs_read32(VMCS_GUEST_IDTR_LIMIT);
+	for (unsigned r = 0; r < 8; r++)
+		c->gpr[r] = (u32)vcpu_gpr(v, r);
+	c->eip = (u32)vmcs_readnat(VMCS_GUEST_RIP);
+	c->eflags = (u32)vmcs_readnat(VMCS_GUEST_RFLAGS);
+}
+
+/* Interpret from @cpu's state; @what names the code in the log ("start-up code"). */
+static enum ap_emul_result run(struct vcpu *v, struct emul_cpu *cpu, const char *what, const char *from)
 {
 	const struct emul_ops ops = {
 		.read = mem_read, .write = mem_write, .read_ctl = read_ctl, .write_ctl = write_ctl,
 		.cpuid = do_cpuid, .rdmsr = do_rdmsr, .wrmsr = do_wrmsr, .ctx = v,
 	};
-	struct emul_cpu cpu;
 	struct emul_result res;
-	emul_cpu_sipi(&cpu, vector);
-	/* SDM Vol. 3A, table 10-1: EDX holds the processor signature after INIT. */
-	cpu.gpr[R_EDX] = cpuid(1, 0).eax;
 	v->state = VCPU_EMULATING;
-	emul_run(&cpu, &ops, AP_EMUL_BUDGET, &res);
+	emul_run(cpu, &ops, AP_EMUL_BUDGET, &res);
 	if (res.why == EMUL_READY) {
-		to_vmcs(v, &cpu);
-		pr_info("vcpu%u: the interpreter ran %llu instructions from SIPI vector 0x%02x to VM entry at %04x:%08x",
-			v->index, (unsigned long long)res.steps, vector, cpu.seg[SR_CS].sel, cpu.eip);
+		to_vmcs(v, cpu);
+		pr_info("vcpu%u: the interpreter ran %llu instructions from %s to VM entry at %04x:%08x",
+			v->index, (unsigned long long)res.steps, from, cpu->seg[SR_CS].sel, cpu->eip);
 		return AP_EMUL_ENTER;
 	}
 	char msg[200];
 	emul_describe(&res, msg, sizeof(msg));
 	if (res.why == EMUL_HALT) {
-		pr_info("vcpu%u: its start-up code halted (%s); it waits for INIT", v->index, msg);
+		pr_info("vcpu%u: its %s halted (%s); it waits for INIT", v->index, what, msg);
 		v->state = VCPU_HALTED;
 		return AP_EMUL_HALTED;
 	}
-	pr_err("vcpu%u: start-up code stopped in the interpreter: %s; this vCPU is stopped, the others go on",
-	       v->index, msg);
+	pr_err("vcpu%u: %s stopped in the interpreter: %s; this vCPU is stopped, the others go on",
+	       v->index, what, msg);
 	v->state = VCPU_STOPPED;
 	return AP_EMUL_STOPPED;
+}
+
+enum ap_emul_result ap_emul_start(struct vcpu *v, u8 vector)
+{
+	struct emul_cpu cpu;
+	emul_cpu_sipi(&cpu, vector);
+	/* SDM Vol. 3A, table 10-1: EDX holds the processor signature after INIT. */
+	cpu.gpr[R_EDX] = cpuid(1, 0).eax;
+	char from[24];
+	fmt_snprintf(from, sizeof(from), "SIPI vector 0x%02x", vector);
+	return run(v, &cpu, "start-up code", from);
+}
+
+enum ap_emul_result ap_emul_paging_off(struct vcpu *v, u64 cr0)
+{
+	struct emul_cpu cpu;
+	from_vmcs(v, &cpu);
+	char from[64];
+	fmt_snprintf(from, sizeof(from), "the MOV to CR0 that cleared %s at %04x:%08x",
+		     (cr0 & CR0_PE) ? "PG" : "PE", cpu.seg[SR_CS].sel, cpu.eip);
+	cpu.eip += vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH); /* the MOV is done once CR0 is written */
+	v->state = VCPU_EMULATING; /* the policy lets PE and PG go only there */
+	enum policy p = vcpu_write_cr0(v, cr0);
+	if (p != POLICY_OK) {
+		v->state = VCPU_RUNNING;
+		return p == POLICY_GP ? AP_EMUL_GP : AP_EMUL_STOPPED;
+	}
+	enum ap_emul_result r = run(v, &cpu, "code", from);
+	if (r == AP_EMUL_ENTER)
+		v->state = VCPU_RUNNING;
+	return r;
 }
 
 void ap_emul_park(struct vcpu *v)

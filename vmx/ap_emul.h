@@ -8,6 +8,7 @@ enum ap_emul_result {
 	AP_EMUL_ENTER,   /* the VMCS holds a state VM entry accepts: launch or resume */
 	AP_EMUL_HALTED,  /* the start-up code halted (HLT with interrupts off): wait for INIT again */
 	AP_EMUL_STOPPED, /* the interpreter stopped this vCPU (it said why); the others go on */
+	AP_EMUL_GP,      /* ap_emul_paging_off only: the MOV to CR0 itself faults (#GP) */
 };
 
 /*
@@ -17,6 +18,13 @@ enum ap_emul_result {
  * policy as the exit handlers; then write that state into the current VMCS.
  */
 enum ap_emul_result ap_emul_start(struct vcpu *v, u8 vector);
+
+/*
+ * Without unrestricted guest: the guest's MOV to CR0 (at the current exit)
+ * clears PE or PG, which VT-x cannot run. Write it, and interpret from the
+ * next instruction to the next state VM entry accepts (back in the VMCS).
+ */
+enum ap_emul_result ap_emul_paging_off(struct vcpu *v, u64 cr0);
 
 /* Park a vCPU the interpreter stopped: halted in VMX root operation, for good. */
 NORETURN void ap_emul_park(struct vcpu *v);

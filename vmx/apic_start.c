@@ -245,17 +245,18 @@ void apic_start_wait_and_launch(struct vcpu *v)
 	vcpu_launch(v);
 }
 
-enum exit_action apic_start_offline(struct vcpu *v)
+enum exit_action apic_start_offline(struct vcpu *v, bool nmi_resumes)
 {
 	v->init_received = false;
 	__atomic_store_n(&v->sipi_posted, false, __ATOMIC_RELEASE);
 	v->state = VCPU_HALTED;
 	/* Trap first, say so after: the guest may send its INIT as soon as it sees this CPU halt. */
 	count_offline(v);
-	pr_info("vcpu%u: halted with interrupts off at rip 0x%llx (the guest took it offline); it waits for INIT-SIPI",
-		v->index, (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
+	if (nmi_resumes) /* else the interpreter said where its code halted */
+		pr_info("vcpu%u: halted with interrupts off at rip 0x%llx (the guest took it offline); it waits for INIT-SIPI",
+			v->index, (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
 	for (;;) {
-		wait_for_sipi(v, true);
+		wait_for_sipi(v, nmi_resumes);
 		if (guest_stopping())
 			return EXIT_RESUME; /* the stop is taken before the entry */
 		if (!v->sipi_posted) {

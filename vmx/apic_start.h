@@ -32,8 +32,9 @@ void apic_start_wait_and_launch(struct vcpu *v);
 /*
  * A running vCPU halted with interrupts off (the guest took it offline):
  * trap the ICR again and wait in slatvisor for the guest's INIT-SIPI, then
- * start it as at boot; an NMI for it instead resumes it after its HLT.
+ * start it as at boot. With @nmi_resumes (its state is in the VMCS), an NMI
+ * for it instead resumes it after its HLT.
  */
-enum exit_action apic_start_offline(struct vcpu *v);
+enum exit_action apic_start_offline(struct vcpu *v, bool nmi_resumes);
 
 #endif

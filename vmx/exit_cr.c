@@ -1,5 +1,7 @@
 /* exit_cr.c: writes to the CR0/CR4 bits slatvisor owns (VMX's fixed bits), and XSETBV. */
 #include "exit.h"
+#include "ap_emul.h"
+#include "apic_start.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "shadow.h"
@@ -57,12 +59,13 @@ enum policy vcpu_write_cr0(struct vcpu *v, u64 val)
 			   v->index);
 		return POLICY_STOP;
 	}
+	/* Off shadow tables first: while a vCPU is on them, its hardware CR0 keeps PG (vcpu_load_cr0). */
+	if (vmx.shadow && paging_off)
+		shadow_paging_off(v);
 	vcpu_load_cr0(v, val);
 	if (vmx.shadow) {
 		if (paging_on && !shadow_paging_on(v))
 			return POLICY_STOP;
-		if (paging_off)
-			shadow_paging_off(v);
 		if (!paging_on && ((old ^ val) & CR0_WP))
 			shadow_paging_rules_changed(v, false);
 	}
@@ -109,6 +112,32 @@ enum policy vcpu_write_cr4(struct vcpu *v, u64 val)
 	return POLICY_OK;
 }
 
+/*
+ * Without unrestricted guest, VT-x cannot enter a guest with PE or PG clear:
+ * the code after such a MOV to CR0 runs in the interpreter until it sets
+ * them again (a guest leaving IA-32e mode, as kexec and real-mode reboots do).
+ */
+static bool leaves_vmx(struct vcpu *v, u64 val)
+{
+	return !vmx.unrestricted && v->state == VCPU_RUNNING && (~val & vmx.cr0_fixed0 & (CR0_PE | CR0_PG));
+}
+
+static enum exit_action interpret_paging_off(struct vcpu *v, u64 val)
+{
+	if (vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & AR_L)
+		return gp(v); /* the MOV to CR0 reference: paging cannot be turned off in 64-bit mode */
+	switch (ap_emul_paging_off(v, val)) {
+	case AP_EMUL_ENTER:
+		return EXIT_RESUME;
+	case AP_EMUL_GP:
+		return gp(v);
+	case AP_EMUL_HALTED:
+		return apic_start_offline(v, false); /* halted with paging off: only INIT-SIPI brings it back */
+	default:
+		ap_emul_park(v); /* it said why; the other vCPUs go on */
+	}
+}
+
 enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
@@ -121,6 +150,8 @@ enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x)
 	switch (CRQ_ACCESS_TYPE(q)) {
 	case CR_MOV_TO: {
 		u64 val = vcpu_gpr(v, CRQ_GPR(q));
+		if (cr == 0 && leaves_vmx(v, val))
+			return interpret_paging_off(v, val);
 		if (cr == 0)
 			return finish(v, vcpu_write_cr0(v, val));
 		if (cr == 3)

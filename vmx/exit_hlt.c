@@ -23,5 +23,5 @@ enum exit_action handle_hlt(struct vcpu *v, const struct exit_info *x)
 	 * how an operating system parks a CPU it takes offline (Linux's
 	 * hlt_play_dead). The vCPU waits in slatvisor for the guest's INIT-SIPI.
 	 */
-	return apic_start_offline(v);
+	return apic_start_offline(v, true);
 }

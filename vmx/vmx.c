@@ -363,6 +363,14 @@ void vmcs_guest_segment(unsigned seg, u16 sel, u64 base, u32 limit, u32 ar)
 	vmcs_write_checked(VMCS_GUEST_ES_ACCESS_RIGHTS + 2 * seg, ar, VMCS_W32);
 }
 
+void vmcs_guest_segment_read(unsigned seg, u16 *sel, u64 *base, u32 *limit, u32 *ar)
+{
+	*sel = (u16)vmcs_read_checked(VMCS_GUEST_ES_SELECTOR + 2 * seg, VMCS_W16);
+	*base = vmcs_read_checked(VMCS_GUEST_ES_BASE + 2 * seg, VMCS_WNAT);
+	*limit = (u32)vmcs_read_checked(VMCS_GUEST_ES_LIMIT + 2 * seg, VMCS_W32);
+	*ar = (u32)vmcs_read_checked(VMCS_GUEST_ES_ACCESS_RIGHTS + 2 * seg, VMCS_W32);
+}
+
 static void guest_common(u64 cr0, u64 cr4, u64 efer)
 {
 	struct vcpu *v = this_cpu()->vcpu;

@@ -105,6 +105,7 @@ void vmcs_guest_sipi(u8 vector);
 /* Guest segment registers, by index (the VMCS's and the SDM's encoding order): ES CS SS DS FS GS LDTR TR. */
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
 void vmcs_guest_segment(unsigned seg, u16 sel, u64 base, u32 limit, u32 ar);
+void vmcs_guest_segment_read(unsigned seg, u16 *sel, u64 *base, u32 *limit, u32 *ar);
 
 /* Launch the current VMCS on this CPU; returns only if VM entry failed (after reporting it). */
 void vcpu_launch(struct vcpu *v);

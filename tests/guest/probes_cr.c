@@ -78,6 +78,33 @@ PROBE(cr0_pg_no_pe)
 	return why;
 }
 
+/*
+ * Leave IA-32e mode and come back (paging_off.asm): from compatibility mode clear CR0.PG, run
+ * 32-bit code with paging off, set PG again. With paging off EFER.LMA reads clear and LME set
+ * (SDM Vol. 3A, 10.8.5.4). Without unrestricted guest, slatvisor runs the paging-off part in its
+ * interpreter; with it, the CPU does.
+ */
+u32 paging_off_roundtrip(volatile u32 *cell);
+#define EFER_LME BIT(8)
+#define EFER_LMA BIT(10)
+#define PAGING_OFF_MARK 0x600DF00Du
+
+PROBE(cr0_paging_off)
+{
+	static volatile u32 cell;
+	for (unsigned round = 0; round < 3; round++) {
+		cell = 0;
+		u32 efer = paging_off_roundtrip(&cell);
+		if (cell != PAGING_OFF_MARK)
+			return failf("round %u: the store with paging off left 0x%x", round + 1, cell);
+		if ((efer & (EFER_LME | EFER_LMA)) != EFER_LME)
+			return failf("round %u: EFER 0x%x with paging off (LME set, LMA clear expected)", round + 1, efer);
+		if (!(read_cr0() & CR0_PG))
+			return failf("round %u: CR0 0x%lx after the return: PG clear", round + 1, read_cr0());
+	}
+	return NULL;
+}
+
 static void write_ro(u64 v) { ro_page[0] = v; }
 
 PROBE(cr0_wp_off)

@@ -21,10 +21,12 @@ struct tss64 {
 
 static struct tss64 tss __attribute__((aligned(16)));
 static u8 df_stack[8192] __attribute__((aligned(16)));
-static u64 gdt[5] __attribute__((aligned(16))) = {
+static u64 gdt[6] __attribute__((aligned(16))) = {
 	0,
 	0x00AF9A000000FFFFULL, /* 0x08: 64-bit code, as in head.asm */
 	0x00CF92000000FFFFULL, /* 0x10: data */
+	0, 0,                  /* 0x18: the TSS */
+	0x00CF9A000000FFFFULL, /* 0x28: 32-bit code (paging_off.asm) */
 };
 
 void tss_init(void)

@@ -250,6 +250,7 @@ enum exit_action apic_start_offline(struct vcpu *v, bool nmi_resumes)
 	v->init_received = false;
 	__atomic_store_n(&v->sipi_posted, false, __ATOMIC_RELEASE);
 	v->state = VCPU_HALTED;
+	v->offlines++;
 	/* Trap first, say so after: the guest may send its INIT as soon as it sees this CPU halt. */
 	count_offline(v);
 	if (nmi_resumes) /* else the interpreter said where its code halted */

@@ -101,6 +101,7 @@ static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
 	(void)x;
 	u8 vector = (u8)(exit_qualification() & 0xFF);
 	vmcs_guest_sipi(vector);
+	v->starts++;
 	pr_info("vcpu%u: started by the guest at 0x%x (SIPI vector 0x%02x)", v->index,
 		(unsigned)vector << 12, vector);
 	if (!vmx.unrestricted) {
@@ -338,6 +339,8 @@ NORETURN void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, .
 		fmt_snprintf(who, sizeof(who), "vcpu%u (cpu%u, APIC id %u)", o->index, i,
 			     cpus[i]->apic_id);
 		print_stats(who, &o->stats);
+		if (o->index)
+			pr_info("stat vcpu%u starts=%u offline=%u", o->index, o->starts, o->offlines);
 		for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
 			sum.count[r] += o->stats.count[r];
 			sum.cycles[r] += o->stats.cycles[r];

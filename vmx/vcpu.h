@@ -98,6 +98,7 @@ struct vcpu {
 	volatile bool kick_flush;
 	volatile bool ept_flush_req; /* INVEPT before the next entry: EPT access was narrowed (vcpu_shootdown) */
 	u32 starts;                  /* times the guest started it with INIT-SIPI (apic_start.c) */
+	u32 offlines;                /* times it halted with interrupts off and waited for INIT-SIPI */
 	/* CR3-target list (vmx/cr3_targets.c): filled in this vCPU's VMCS; another vCPU asks it emptied. */
 	bool hw_armed;
 	volatile bool disarm_req;

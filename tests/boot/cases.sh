@@ -362,6 +362,23 @@ case_bochs_core2_2cpu_fuzz_slow() { fuzz_trapped_apic core2_penryn_t9600 fuzz-co
 
 # ---- the Linux guest (these take minutes each in Bochs) ----
 
+# CPU hotplug: the guest takes CPU 1 offline and online 20 times, then runs memcheck on both CPUs.
+# Each time slatvisor saw the halt and started the vCPU again (1 start at boot, 20 after).
+hotplug_guest() { # CPU-MODEL ISO-NAME [HV-CMDLINE]
+	boot_guest --bochs --cpu "$1" --cpus 2 --timeout 2400 \
+		--iso "$(guest_iso "$2" "pti=on slat.memcheck=1 slat.hotplug=20" "${3:-}")"
+	check_guest_ran 2
+	check_memcheck 2
+	expect 'guest: hotplug cpu1 offline and online 20 times'
+	expect 'guest: hotplug done, nproc=2'
+	expect 'stat vcpu1 starts=21 offline=20\b'
+	reject 'failed to wakeup|stopped in the interpreter|has not answered a TLB shootdown|CPU1 failed to report alive'
+}
+case_bochs_lynnfield_hotplug() { hotplug_guest corei5_lynnfield_750 lynnfield-hotplug; }
+case_bochs_penryn_hotplug() { hotplug_guest core2_penryn_t9600 penryn-hotplug; }
+case_bochs_haswell_hotplug() { hotplug_guest corei7_haswell_4770 haswell-hotplug; }
+case_bochs_haswell_shadow_hotplug() { hotplug_guest corei7_haswell_4770 haswell-shadow-hotplug paging=shadow; }
+
 # EPT, 2 vCPUs, and the isolation probe: the guest reads and writes slatvisor's image range.
 case_bochs_haswell_guest_2cpu() {
 	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 2 --timeout 1500 \

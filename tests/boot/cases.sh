@@ -371,7 +371,8 @@ hotplug_guest() { # CPU-MODEL ISO-NAME [HV-CMDLINE]
 	check_memcheck 2
 	expect 'guest: hotplug cpu1 offline and online 20 times'
 	expect 'guest: hotplug done, nproc=2'
-	expect 'stat vcpu1 starts=21 offline=20\b'
+	# 20 times offline, and maybe once more: the guest's power-off parks its other CPUs the same way.
+	expect 'stat vcpu1 starts=21 offline=2[01]\b'
 	reject 'failed to wakeup|stopped in the interpreter|has not answered a TLB shootdown|CPU1 failed to report alive'
 }
 case_bochs_lynnfield_hotplug() { hotplug_guest corei5_lynnfield_750 lynnfield-hotplug; }

@@ -378,7 +378,7 @@ hotplug_guest() { # CPU-MODEL ISO-NAME [HV-CMDLINE]
 case_bochs_lynnfield_hotplug() { hotplug_guest corei5_lynnfield_750 lynnfield-hotplug; }
 case_bochs_penryn_hotplug() { hotplug_guest core2_penryn_t9600 penryn-hotplug; }
 case_bochs_haswell_hotplug() { hotplug_guest corei7_haswell_4770 haswell-hotplug; }
-case_bochs_haswell_shadow_hotplug() { hotplug_guest corei7_haswell_4770 haswell-shadow-hotplug paging=shadow; }
+case_bochs_haswell_shadow_hotplug_slow() { hotplug_guest corei7_haswell_4770 haswell-shadow-hotplug paging=shadow; }
 
 # EPT, 2 vCPUs, and the isolation probe: the guest reads and writes slatvisor's image range.
 case_bochs_haswell_guest_2cpu() {

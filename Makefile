@@ -35,7 +35,7 @@ ASM_INC    := $(BUILD)/inc/frame.inc $(BUILD)/inc/trampoline.inc $(BUILD)/inc/vc
 
 # Host unit tests: the pure logic compiled for Linux, with sanitizers.
 UNIT_SRC   := kernel/fmt.c kernel/cmdline.c kernel/diag.c kernel/multiboot2.c kernel/status.c \
-	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/insn.c vmx/power_decode.c vmx/event.c shadow/guest_walk.c shadow/spt_pool.c shadow/root_cache.c shadow/mmu.c shadow/roots.c $(wildcard emul/*.c) tests/unit/simmem.c
+	kernel/options.c mm/pmm.c mm/memmap.c mm/pt.c mm/mtrr.c arch/x86_64/acpi.c kernel/bzimage.c vmx/ept_map.c vmx/ept_view.c vmx/mon_ring.c vmx/insn.c vmx/power_decode.c vmx/event.c shadow/guest_walk.c shadow/spt_pool.c shadow/root_cache.c shadow/mmu.c shadow/roots.c $(wildcard emul/*.c) tests/unit/simmem.c
 UNIT_TESTS := $(filter-out tests/unit/simmem.c,$(wildcard tests/unit/*.c))
 # The interpreter's test programs, assembled flat (tests/unit/emul/).
 UNIT_BIN   := $(patsubst tests/unit/emul/%.asm,$(BUILD)/unit/emul/%.bin,$(wildcard tests/unit/emul/*.asm))

@@ -13,6 +13,9 @@ struct hv_options opts = {
 	.hvmem_mb = 32,
 	.shadow_pages = 2048,
 	.cr3_store_exiting = CR3_STORE_AUTO,
+	.monitor = 1,
+	.monitor_cpl3 = 0,
+	.monitor_pool = 256,
 };
 
 const struct opt_desc option_table[] = {
@@ -38,6 +41,12 @@ const struct opt_desc option_table[] = {
 	  "shadow paging: auto lets guest CR3 reads run without an exit while the CR3-target list is armed, where the CPU allows it; always makes them exit, as on a real Core 2" },
 	{ "hvmem_fill", OPT_BOOL, NULL, 0, 0, &opts.hvmem_fill,
 	  "testing only: fill the free hypervisor memory with a tag and each page's address at boot, for guest isolation probes" },
+	{ "monitor", OPT_BOOL, NULL, 0, 0, &opts.monitor,
+	  "guest memory monitoring through VMCALL (docs/hypercalls.md); off makes every VMCALL #UD" },
+	{ "monitor_cpl3", OPT_BOOL, NULL, 0, 0, &opts.monitor_cpl3,
+	  "accept monitoring calls from CPL 3 (guest user space, e.g. the bundled slatmon) as well as from the guest kernel" },
+	{ "monitor_pool", OPT_UINT, NULL, 16, 65536, &opts.monitor_pool,
+	  "monitoring: private EPT paging-structure pages (4 KiB each) for all vCPUs' views together; a monitor that would not fit is refused (SLAT_E_NOSPC)" },
 	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud|code|stack", 0, 0, &opts.test_fault,
 	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
 };

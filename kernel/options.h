@@ -22,6 +22,9 @@ struct hv_options {
 	u64 shadow_pages;   /* the shadow page pool */
 	u64 cr3_store_exiting; /* enum cr3_store_exiting */
 	u64 hvmem_fill;     /* bool: fill the free pool with a pattern (isolation tests) */
+	u64 monitor;        /* bool: guest memory monitoring (hypercalls) */
+	u64 monitor_cpl3;   /* bool: monitoring calls from CPL 3 too */
+	u64 monitor_pool;   /* private EPT pages for monitoring */
 };
 
 extern struct hv_options opts;

@@ -1,8 +1,7 @@
 /* pt.c: the page-table walk, split and map loop; format details come in through struct pt_ops. */
 #include "pt.h"
 
-/* Replace a large leaf at @level (2 or 3) with a table of 512 leaves one level down. */
-static bool split(struct pt_ops *ops, u64 *entry, int level)
+bool pt_split(struct pt_ops *ops, u64 *entry, int level)
 {
 	u64 phys = ops->alloc_table(ops->ctx);
 	u64 *t = phys ? ops->table(ops->ctx, phys) : NULL;
@@ -63,7 +62,7 @@ static enum pt_step walk_step(struct pt_ops *ops, u64 *e, int l, void *arg)
 	} else if (leaf) {
 		if (!w->create)
 			return PT_STOP;
-		if (!split(ops, e, l))
+		if (!pt_split(ops, e, l))
 			return PT_FAIL;
 	}
 	return PT_DESCEND;

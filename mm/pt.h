@@ -45,6 +45,14 @@ typedef enum pt_step (*pt_step_fn)(struct pt_ops *ops, u64 *entry, int level, vo
 u64 *pt_descend(struct pt_ops *ops, u64 root, u64 addr, pt_step_fn step, void *arg, int *out_level);
 
 /*
+ * Replace the large leaf *@entry at @level (2 or 3) with a table of 512 leaves one level
+ * down, each with the leaf's attributes (memory type and rights included), so the mapping
+ * is unchanged. The table comes from ops->alloc_table (counted in ops->tables_allocated).
+ * Returns false, leaving *@entry alone, when no table could be allocated or reached.
+ */
+bool pt_split(struct pt_ops *ops, u64 *entry, int level);
+
+/*
  * Walk from the root toward @addr and return the entry at @level, or the
  * leaf or non-present entry that stops the walk sooner (*out_level says
  * which level it is). With @create, missing tables are allocated and any

@@ -5,6 +5,7 @@
 #include "vmx.h"
 #include "apic_start.h"
 #include "open_bus.h"
+#include "monitor.h"
 #include "../arch/x86_64/cpu.h"
 #include "../kernel/log.h"
 #include "../kernel/spinlock.h"
@@ -81,7 +82,7 @@ status_t ept_init(void)
 			(unsigned long long)top, (unsigned long long)end - 1);
 	}
 	vmx.eptp = root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
-	unsigned pages = 1 + ops.tables_allocated[3] + ops.tables_allocated[2] + ops.tables_allocated[1];
+	unsigned pages = ept_shared_pages();
 	pr_info("ept: %u paging-structure pages: 1 PML4, %u PDPT, %u PD, %u PT; leaves: %llu x 1 GiB, %llu x 2 MiB, %llu x 4 KiB; guest-physical 0-%llu GiB",
 		pages, ops.tables_allocated[3], ops.tables_allocated[2], ops.tables_allocated[1],
 		(unsigned long long)st.leaves[3], (unsigned long long)st.leaves[2],
@@ -90,6 +91,32 @@ status_t ept_init(void)
 		pr_info("ept: hypervisor memory 0x%llx-0x%llx is not mapped for the guest",
 			(unsigned long long)hidden.r[i].base, (unsigned long long)hidden.r[i].end - 1);
 	return ST_OK;
+}
+
+struct pt_ops *ept_shared_ops(void)
+{
+	return &ops;
+}
+
+u64 ept_shared_root(void)
+{
+	return root;
+}
+
+unsigned ept_shared_pages(void)
+{
+	return 1 + ops.tables_allocated[3] + ops.tables_allocated[2] + ops.tables_allocated[1];
+}
+
+void ept_invalidate_all(u64 eptp)
+{
+	enum vmx_result r = VMX_FAIL_INVALID;
+	if (vmx.caps.invept_all)
+		r = invept(INVEPT_ALL_CONTEXTS, 0);
+	if (r != VMX_OK && vmx.caps.invept_single)
+		r = invept(INVEPT_SINGLE_CONTEXT, eptp);
+	if (r != VMX_OK)
+		pr_warn("ept: INVEPT is not available; stale translations may remain");
 }
 
 void ept_invalidate(void)
@@ -112,6 +139,7 @@ status_t ept_set_page_access(u64 gpa, u64 rwx)
 	if (e)
 		*e = (*e & ~(u64)EPT_RWX) | rwx;
 	spin_unlock(&lock);
+	monitor_shared_changed(); /* private views copied the old entry */
 	return e ? ST_OK : ST_NO_MEMORY;
 }
 
@@ -152,6 +180,7 @@ static enum exit_action redirect_hidden(struct vcpu *v, u64 gpa, u64 q)
 	bool first = !hidden_warned;
 	hidden_warned = true;
 	spin_unlock(&lock);
+	monitor_shared_changed();
 	if (!e) {
 		guest_stop(v, STOP_HALT, "ept: no memory to isolate hypervisor memory from the guest");
 		return EXIT_STOP;
@@ -168,6 +197,9 @@ enum exit_action handle_ept_violation(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
 	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS), q = exit_qualification();
+	enum exit_action a;
+	if (monitor_violation(v, gpa, q, &a))
+		return a;
 	if (ept_hidden_find(&hidden, gpa))
 		return redirect_hidden(v, gpa, q);
 	if (apic_start_owns(gpa) && (q & EPTQ_WRITE))

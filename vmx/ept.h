@@ -72,6 +72,13 @@ enum gpa_kind ept_gpa_kind(u64 gpa);
  * hidden ranges; sets vmx.eptp. Logs its paging-structure pages by level.
  */
 status_t ept_init(void);
+/* The shared hierarchy, for the private views of memory monitoring (ept_view.h). */
+struct pt_ops *ept_shared_ops(void);
+u64 ept_shared_root(void);
+/* Paging-structure pages of the shared EPT now. */
+unsigned ept_shared_pages(void);
+/* Invalidate what this CPU cached for every EPTP (or @eptp where only single-context exists). */
+void ept_invalidate_all(u64 eptp);
 /* Invalidate EPT-derived translations on this CPU after the map changed. */
 void ept_invalidate(void);
 /* Change the permissions of the one 4 KiB guest page at @gpa (splitting larger pages). */

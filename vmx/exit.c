@@ -6,6 +6,7 @@
 #include "vmcs.h"
 #include "vmx.h"
 #include "launch.h"
+#include "monitor.h"
 #include "power.h"
 #include "shadow.h"
 #include "../arch/x86_64/cpu.h"
@@ -57,6 +58,10 @@ static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exi
 	u32 info = vmcs_read32(VMCS_EXIT_INTERRUPTION_INFO);
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_HW_EXCEPTION && (info & 0xFF) == VEC_PF)
 		return handle_page_fault(v); /* intercepted only with shadow paging */
+	/* Intercepted only while memory monitoring steps an instruction. */
+	if (INTR_INFO_TYPE(info) == INTR_TYPE_HW_EXCEPTION && (info & 0xFF) == VEC_DB &&
+	    monitor_debug_exit(v, exit_qualification()))
+		return EXIT_RESUME;
 	if (INTR_INFO_TYPE(info) != INTR_TYPE_NMI) {
 		guest_stop(v, STOP_HALT, "guest: unexpected exception exit (info 0x%x) on vcpu%u", info,
 			   v->index);
@@ -182,7 +187,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_CPUID] = handle_cpuid,
 	[EXIT_HLT] = handle_hlt,
 	[EXIT_INVD] = handle_invd,
-	[EXIT_VMCALL] = handle_vmx_instruction,
+	[EXIT_VMCALL] = handle_vmcall,
 	[EXIT_VMCLEAR] = handle_vmx_instruction,
 	[EXIT_VMLAUNCH] = handle_vmx_instruction,
 	[EXIT_VMPTRLD] = handle_vmx_instruction,
@@ -349,6 +354,7 @@ NORETURN void guest_stop(struct vcpu *v, enum stop_then then, const char *fmt, .
 	}
 	print_stats("all vcpus", &sum);
 	shadow_print_stats();
+	monitor_print_stats();
 	launch_check_image();
 	power_finish(then);
 	park(v);
@@ -471,6 +477,7 @@ void vmx_handle_exit(struct vcpu *v)
 		v->ept_flush_req = false; /* acknowledged already: this vCPU is in root mode until here */
 		ept_invalidate();
 	}
+	monitor_before_entry(v);
 	if (x.reason < EXIT_REASON_COUNT)
 		v->stats.cycles[x.reason] += rdtsc() - start;
 	/* VM entry does not end NMI blocking in Bochs 2.7 (see cpu_unblock_nmi); IRET does. */

@@ -48,6 +48,7 @@ enum exit_action handle_rdmsr(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_wrmsr(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_cr_access(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_xsetbv(struct vcpu *v, const struct exit_info *x);
+enum exit_action handle_vmcall(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_io(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_ept_violation(struct vcpu *v, const struct exit_info *x);
 enum exit_action handle_ept_misconfig(struct vcpu *v, const struct exit_info *x);

@@ -1,14 +1,15 @@
 /* exit_cpuid.c: CPUID as the guest sees it: VMX and SMX hidden, a hypervisor signature, exit counters. */
 #include "exit.h"
+#include "monitor.h"
 #include "vmcs.h"
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
 #include "../kernel/kstring.h"
 
-/* The hypervisor leaves (0x40000000 and up), as other hypervisors use them. */
+/* The hypervisor leaves (0x40000000 and up), where guests look for a hypervisor. */
 #define LEAF_HV_BASE 0x40000000
 #define LEAF_HV_EXITS 0x40000001 /* EAX:EBX = VM exits so far, all vCPUs */
-#define LEAF_HV_MAX LEAF_HV_EXITS
+#define LEAF_HV_MAX SLAT_CPUID_FEATURES /* EAX: the feature bits of hypercall_abi.h */
 #define LEAF_HV_END 0x400000FF
 static const char signature[12] = "slatvisor\0\0\0";
 
@@ -28,6 +29,8 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *out)
 			u64 n = exits_total();
 			r.eax = (u32)n;
 			r.ebx = (u32)(n >> 32);
+		} else if (leaf == SLAT_CPUID_FEATURES) {
+			r.eax = monitor_available() ? SLAT_FEATURE_MONITOR : 0;
 		}
 	} else {
 		r = cpuid(leaf, sub);

@@ -57,6 +57,11 @@ static bool translate(u64 linear, u64 *phys)
 	return true;
 }
 
+bool guest_linear_to_phys(u64 linear, u64 *phys)
+{
+	return translate(linear, phys);
+}
+
 bool guest_read_linear(u64 linear, void *buf, size_t len)
 {
 	u8 *out = buf;

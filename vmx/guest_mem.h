@@ -12,6 +12,9 @@
  */
 bool guest_read_linear(u64 linear, void *buf, size_t len);
 
+/* Where guest linear @linear is, through the current vCPU's page tables (as guest_read_linear). */
+bool guest_linear_to_phys(u64 linear, u64 *phys);
+
 struct vcpu;
 struct mmio_store;
 /*

@@ -13,7 +13,11 @@
  *   RAX = function (SLAT_HC_*), RBX, RCX, RDX, RSI = arguments.
  *   On return RAX = SLAT_OK (0) or a negative SLAT_E_* code; RBX = the result, if any.
  *   Every other register is preserved. A call never stops the guest: bad arguments give an
- *   error code. An unknown function gives SLAT_E_NOSYS.
+ *   error code. An unknown function number in the 0x534C0000-0x534CFFFF range gives
+ *   SLAT_E_NOSYS; a VMCALL with any other RAX is not a hypercall and is #UD, as on a CPU
+ *   without VMX (so a stray VMCALL behaves as it does without slatvisor).
+ *   With shadow paging the feature bit is clear and every function gives SLAT_E_NOTSUP;
+ *   with monitor=off every VMCALL is #UD.
  *   Calls from CPL 3 give SLAT_E_PERM unless slatvisor was booted with monitor_cpl3=1.
  */
 #ifndef SLAT_HYPERCALL_ABI_H
@@ -28,6 +32,7 @@
 #define SLAT_HC_MON_RING  0x534C0003u /* register this CPU's event ring */
 #define SLAT_HC_MON_STATS 0x534C0004u /* copy the statistics out */
 #define SLAT_HC_MON_LIST  0x534C0005u /* copy the monitor table out */
+#define SLAT_HC_MON_RIPS  0x534C0006u /* copy a SLAT_MON_FIRST_RIP monitor's per-RIP counts out */
 
 /* Status codes in RAX. */
 #define SLAT_OK          0
@@ -60,16 +65,23 @@
 /* SLAT_HC_MON_DEL: RBX = monitor id. */
 
 /*
- * SLAT_HC_MON_RING: RBX = guest-physical address of the ring (4 KiB aligned), RCX = its size
- * in bytes (a multiple of 4 KiB, at least one page). Registers the calling vCPU's ring; RCX = 0
- * unregisters it. The ring is guest RAM the guest keeps; slatvisor writes records into it and
- * never blocks: when it is full, records are dropped and counted.
+ * SLAT_HC_MON_RING: RBX = address of the ring (4 KiB aligned), RCX = its size in bytes (a
+ * multiple of 4 KiB, 1 to SLAT_RING_MAX_PAGES pages), RDX = flags: SLAT_MON_LINEAR makes RBX
+ * guest-linear (each page is translated through the caller's CR3 once, at registration: the
+ * guest keeps the pages where they are, mlock(2) from a Linux process), else RBX is
+ * guest-physical and the ring contiguous. Registers the calling vCPU's ring; RCX = 0
+ * unregisters it. slatvisor writes records into it and never blocks: when it is full, records
+ * are dropped and counted.
  *
- * Layout: a 64-byte header, then records of 64 bytes.
+ * Layout: the 64-byte header below, then records of record_size bytes (sizeof(struct
+ * slat_event), 72), packed; a record may cross a page boundary.
  *   head  is written by slatvisor: the number of records ever written (slot = head % capacity);
  *   tail  is written by the guest: the number of records it has consumed;
- *   the ring is full when head - tail == capacity.
+ *   the ring is full when head - tail == capacity (or when tail is not in [head - capacity,
+ *   head]: a tail the guest corrupted counts as a full ring, never as room).
+ *   seq numbers count records written; a dropped record takes none (dropped says how many).
  */
+#define SLAT_RING_MAX_PAGES 64
 #define SLAT_RING_MAGIC 0x474E5253u /* "SRNG" */
 struct slat_ring_header {
 	unsigned int magic;       /* SLAT_RING_MAGIC, written by slatvisor at registration */
@@ -96,8 +108,8 @@ struct slat_event {
 };
 
 /*
- * SLAT_HC_MON_STATS: RBX = guest-physical address of a struct slat_mon_stats, RCX = its size.
- * Copies min(RCX, sizeof) bytes.
+ * SLAT_HC_MON_STATS: RBX = address of a struct slat_mon_stats, RCX = its size, RDX = flags
+ * (SLAT_MON_LINEAR: RBX is guest-linear). Copies min(RCX, sizeof) bytes.
  */
 #define SLAT_MAX_CPUS 64
 struct slat_mon_stats {
@@ -111,6 +123,8 @@ struct slat_mon_stats {
 	unsigned long long pool_pages;    /* the pool's size in pages */
 	unsigned long long shared_pages;  /* paging-structure pages of the shared EPT now */
 	unsigned long long shared_boot;   /* ... and at boot */
+	unsigned long long exit_cycles;   /* TSC cycles slatvisor spent on watched accesses (violation and step exits) */
+	unsigned long long pool_free;     /* private paging-structure pages left in the pool */
 	unsigned int nr_cpus;
 	unsigned int reserved;
 	unsigned long long private_pages[SLAT_MAX_CPUS];      /* private pages per CPU now */
@@ -120,8 +134,9 @@ struct slat_mon_stats {
 };
 
 /*
- * SLAT_HC_MON_LIST: RBX = guest-physical address of an array of struct slat_mon_info, RCX = its
- * size in bytes. Returns RBX = the number of monitors (which may exceed what fitted).
+ * SLAT_HC_MON_LIST: RBX = address of an array of struct slat_mon_info, RCX = its size in bytes,
+ * RDX = flags (SLAT_MON_LINEAR: RBX is guest-linear). Returns RBX = the number of monitors
+ * (which may exceed what fitted).
  */
 struct slat_mon_info {
 	unsigned int id;
@@ -131,6 +146,18 @@ struct slat_mon_info {
 	unsigned long long length;
 	unsigned long long first_gpa; /* the first frame watched */
 	unsigned long long hits;      /* accesses seen */
+};
+
+/*
+ * SLAT_HC_MON_RIPS: RBX = address of an array of struct slat_rip_count, RCX = its size in bytes,
+ * RDX = flags (SLAT_MON_LINEAR: RBX is guest-linear), RSI = monitor id (one added with
+ * SLAT_MON_FIRST_RIP). Returns RBX = the number of RIPs seen (at most SLAT_MAX_RIPS; accesses
+ * from further RIPs are logged as records every time).
+ */
+#define SLAT_MAX_RIPS 32
+struct slat_rip_count {
+	unsigned long long rip;
+	unsigned long long count; /* accesses from this RIP, the logged first one included */
 };
 
 #endif

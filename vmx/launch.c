@@ -1,5 +1,6 @@
 /* launch.c: from a booted hypervisor to a running guest: VT-x checks, EPT, the Linux guest, vCPUs. */
 #include "launch.h"
+#include "monitor.h"
 #include "ept.h"
 #include "apic_start.h"
 #include "exit.h"
@@ -120,6 +121,7 @@ NORETURN void hv_launch(const struct boot_info *bi, const struct acpi_info *acpi
 		if (shadow_setup(ALIGN_UP(memmap_ram_top(bi->mmap, bi->nmmap), PAGE_SIZE)) != ST_OK)
 			halt("shadow: the guest cannot run");
 	}
+	monitor_init();
 	power_init(acpi);
 	exit_init();
 

@@ -54,6 +54,13 @@
  *   returns RBX = the monitor id (> 0)
  * A guest-linear range is translated through the calling CPU's current CR3 when the monitor
  * is added; the monitor stays on those frames (it does not follow a page the guest moves).
+ * Errors: SLAT_E_INVAL for flags, length 0, a wrapping range, or CPU-set bits past the last
+ * vCPU; SLAT_E_RANGE for a page that is not guest RAM; SLAT_E_FAULT for a linear page that
+ * does not translate; SLAT_E_NOSPC past 64 monitors, past 4096 watched pages in all, or when
+ * the private pages every vCPU's view would need exceed the pool (monitor_pool=).
+ * When ADD or DEL returns, every vCPU runs on the new views from its next guest instruction.
+ * A read watch also takes writes away (and fetches, where the EPT has no execute-only
+ * pages): those accesses exit and are stepped, but give no record.
  */
 #define SLAT_ACC_R (1u << 0)
 #define SLAT_ACC_W (1u << 1)
@@ -80,6 +87,7 @@
  *   the ring is full when head - tail == capacity (or when tail is not in [head - capacity,
  *   head]: a tail the guest corrupted counts as a full ring, never as room).
  *   seq numbers count records written; a dropped record takes none (dropped says how many).
+ *   capacity = (pages * 4096 - 64) / record_size.
  */
 #define SLAT_RING_MAX_PAGES 64
 #define SLAT_RING_MAGIC 0x474E5253u /* "SRNG" */
@@ -122,7 +130,7 @@ struct slat_mon_stats {
 	unsigned long long merges;        /* split pages merged back */
 	unsigned long long pool_pages;    /* the pool's size in pages */
 	unsigned long long shared_pages;  /* paging-structure pages of the shared EPT now */
-	unsigned long long shared_boot;   /* ... and at boot */
+	unsigned long long shared_before; /* ... before the guest's first monitoring call (monitoring never changes it) */
 	unsigned long long exit_cycles;   /* TSC cycles slatvisor spent on watched accesses (violation and step exits) */
 	unsigned long long pool_free;     /* private paging-structure pages left in the pool */
 	unsigned int nr_cpus;

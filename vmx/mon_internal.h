@@ -38,7 +38,8 @@ struct mon_state {
 	u64 *pool;           /* the private pages, and which are in use */
 	u8 *pool_used;
 	unsigned pool_n, pool_free;
-	u64 shared_boot;     /* shared EPT paging-structure pages at boot */
+	bool baseline;       /* shared_before is set */
+	u64 shared_before;   /* shared EPT paging-structure pages before the guest's first call */
 };
 
 /* A page opened for the instruction being stepped, and the leaf to put back afterwards. */

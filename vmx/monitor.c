@@ -86,12 +86,24 @@ void monitor_init(void)
 	}
 	mon.pool_free = mon.pool_n;
 	mon.next_id = 1;
-	mon.shared_boot = ept_shared_pages();
 	/* An EPT entry that denies reads must deny writes (R=0, W=1 is a misconfiguration). */
 	mon.exec_only = vmx.caps.msr[MSR_IA32_VMX_EPT_VPID_CAP - MSR_IA32_VMX_FIRST] & EPT_CAP_EXECUTE_ONLY;
 	mon.ready = true;
 	pr_info("monitor: ready: a pool of %u private EPT pages (%u KiB), steps by RFLAGS.TF with #DB intercepted, calls from CPL 0%s",
 		mon.pool_n, mon.pool_n * 4, opts.monitor_cpl3 ? " and CPL 3 (monitor_cpl3=on)" : " only");
+}
+
+/*
+ * The shared EPT's page count when the guest first asks for monitoring: slatvisor's own traps
+ * (the APIC page it watches for startup IPIs) split shared pages before that; monitoring
+ * never adds any, and the statistics show it.
+ */
+static void baseline(void)
+{
+	if (!mon.baseline) {
+		mon.shared_before = ept_shared_pages();
+		mon.baseline = true;
+	}
 }
 
 /* ---- monitors ---- */
@@ -171,6 +183,7 @@ long monitor_add(struct vcpu *v, u64 start, u64 len, u64 flags, u64 cpu_set, u64
 		return SLAT_E_NOSPC;
 	static u64 frames[MON_MAX_PAGES]; /* used under the lock only */
 	spin_lock(&mon.lock);
+	baseline();
 	long r = SLAT_OK;
 	for (u64 i = 0; r == SLAT_OK && i < npages; i++)
 		r = frame_of(start, i, flags & SLAT_MON_LINEAR, &frames[i]);
@@ -273,6 +286,9 @@ long monitor_ring(struct vcpu *v, u64 addr, u64 len, u64 flags)
 		c->ring.nframes = 0;
 		return SLAT_OK;
 	}
+	spin_lock(&mon.lock);
+	baseline();
+	spin_unlock(&mon.lock);
 	mon_ring_init(&c->ring, frames, n, frame_ptr);
 	mon.ever_used = true;
 	return SLAT_OK;
@@ -280,12 +296,13 @@ long monitor_ring(struct vcpu *v, u64 addr, u64 len, u64 flags)
 
 static void fill_stats(struct slat_mon_stats *s)
 {
+	baseline();
 	memset(s, 0, sizeof(*s));
 	s->monitors = mon.nmons;
 	s->pool_pages = mon.pool_n;
 	s->pool_free = mon.pool_free;
 	s->shared_pages = ept_shared_pages();
-	s->shared_boot = mon.shared_boot;
+	s->shared_before = mon.shared_before;
 	s->nr_cpus = ncpus_online;
 	for (unsigned i = 0; i < ncpus_online; i++) {
 		const struct mon_cpu *c = mon_cpus[i];
@@ -402,8 +419,8 @@ void monitor_print_stats(void)
 	pr_info("stat monitor: monitors=%llu events=%llu dropped=%llu violations=%llu steps=%llu splits=%llu merges=%llu cycles_per_access=%llu",
 		s.monitors, s.events, s.dropped, s.violations, s.steps, s.splits, s.merges,
 		s.violations ? s.exit_cycles / s.violations : 0);
-	pr_info("stat monitor: shared EPT pages=%llu (boot %llu); pool %llu pages, %llu free",
-		s.shared_pages, s.shared_boot, s.pool_pages, s.pool_free);
+	pr_info("stat monitor: shared EPT pages=%llu (%llu before monitoring); pool %llu pages, %llu free",
+		s.shared_pages, s.shared_before, s.pool_pages, s.pool_free);
 	for (unsigned i = 0; i < ncpus_online && i < SLAT_MAX_CPUS; i++)
 		pr_info("stat monitor vcpu%u: private_pages=%llu peak=%llu violations=%llu events=%llu dropped=%llu",
 			i, s.private_pages[i], s.private_peak[i], s.cpu_violations[i], s.cpu_events[i],

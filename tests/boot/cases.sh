@@ -396,6 +396,26 @@ case_bochs_haswell_guest_2cpu() {
 	expect 'warning: ept: the guest read hypervisor memory at 0x200000'
 }
 
+# Guest memory monitoring (docs/hypercalls.md): slatmon's self-test in the Linux guest, on EPT with
+# 2 vCPUs. Exact event counts by kind, address and RIP, a monitor for vCPU 1 only, 1,000 adds and
+# removes, both CPUs writing a watched page while monitors come and go, and every bad argument.
+# Afterwards no monitor and no private page is left, and the shared EPT is as it was before.
+case_bochs_haswell_monitor() {
+	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 2 --timeout 1500 \
+		--iso "$(guest_iso monitor 'pti=on slat.monitor_test=1' monitor_cpl3=1)"
+	check_guest_ran 2
+	expect 'monitor: ready: a pool of 256 private EPT pages'
+	expect '^slatmon: ok exact \(10 R, 10 W, 10 X records\)'
+	expect '^slatmon: ok per-cpu'
+	expect '^slatmon: ok smp \(1000 writes on each CPU'
+	expect '^slatmon: selftest [1-9][0-9]* passed, 0 failed'
+	reject '^slatmon: FAIL'
+	expect 'stat monitor: monitors=0 events=[1-9][0-9]* dropped=0 '
+	expect 'stat monitor: shared EPT pages=([0-9]+) \(\1 before monitoring\); pool 256 pages, 256 free'
+	expect 'stat monitor vcpu0: private_pages=0 peak=[1-9]'
+	expect 'stat monitor vcpu1: private_pages=0 peak=[1-9]'
+}
+
 case_bochs_haswell_guest_4cpu() {
 	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 4 --timeout 2400 --iso "$(guest_iso plain '')"
 	check_guest_ran 4

@@ -180,9 +180,9 @@ PROBE(monitor_exact)
 	read_at(a, &rip);
 	if ((why = expect("after removal", 0, 0, 0, 0, 0)) || (why = read_stats()))
 		return why;
-	if (stats.monitors || stats.private_pages[0] || stats.shared_pages != stats.shared_boot || stats.pool_free != pool_free)
+	if (stats.monitors || stats.private_pages[0] || stats.shared_pages != stats.shared_before || stats.pool_free != pool_free)
 		return failf("after removal: monitors %lu, private pages %lu, shared pages %lu (boot %lu), pool free %lu (%lu before)",
-			     stats.monitors, stats.private_pages[0], stats.shared_pages, stats.shared_boot,
+			     stats.monitors, stats.private_pages[0], stats.shared_pages, stats.shared_before,
 			     stats.pool_free, pool_free);
 	return NULL;
 }
@@ -211,10 +211,10 @@ PROBE(monitor_add_del)
 	const char *why = read_stats();
 	if (why)
 		return why;
-	if (stats.pool_free != pool_free || stats.private_pages[0] || stats.shared_pages != stats.shared_boot)
+	if (stats.pool_free != pool_free || stats.private_pages[0] || stats.shared_pages != stats.shared_before)
 		return failf("after %u rounds: pool free %lu (%lu before), private pages %lu, shared pages %lu (boot %lu)",
 			     ADD_DEL_ROUNDS, stats.pool_free, pool_free, stats.private_pages[0],
-			     stats.shared_pages, stats.shared_boot);
+			     stats.shared_pages, stats.shared_before);
 	if (stats.private_peak[0] > (peak > 4 ? peak : 4))
 		return failf("private pages peaked at %lu for one watched page", stats.private_peak[0]);
 	return NULL;

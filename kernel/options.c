@@ -47,6 +47,8 @@ const struct opt_desc option_table[] = {
 	  "accept monitoring calls from CPL 3 (guest user space, e.g. the bundled slatmon) as well as from the guest kernel" },
 	{ "monitor_pool", OPT_UINT, NULL, 16, 65536, &opts.monitor_pool,
 	  "monitoring: private EPT paging-structure pages (4 KiB each) for all vCPUs' views together; a monitor that would not fit is refused (SLAT_E_NOSPC)" },
+	{ "monitor_step", OPT_CHOICE, "auto|tf", 0, 0, &opts.monitor_step,
+	  "monitoring: how a watched access is stepped: auto uses the monitor trap flag where the CPU has it, else RFLAGS.TF with #DB intercepted; tf always uses TF" },
 	{ "test_fault", OPT_CHOICE, "none|panic|pagefault|ud|code|stack", 0, 0, &opts.test_fault,
 	  "testing only: make the hypervisor fail on purpose once all CPUs are up" },
 };

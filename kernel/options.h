@@ -8,6 +8,7 @@
 enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PANIC, TEST_FAULT_PAGEFAULT, TEST_FAULT_UD, TEST_FAULT_CODE, TEST_FAULT_STACK };
 enum paging_mode { PAGING_AUTO, PAGING_EPT, PAGING_SHADOW };
 enum cr3_store_exiting { CR3_STORE_AUTO, CR3_STORE_ALWAYS };
+enum monitor_step { MONITOR_STEP_AUTO, MONITOR_STEP_TF };
 
 struct hv_options {
 	u64 console;        /* enum console_kind */
@@ -25,6 +26,7 @@ struct hv_options {
 	u64 monitor;        /* bool: guest memory monitoring (hypercalls) */
 	u64 monitor_cpl3;   /* bool: monitoring calls from CPL 3 too */
 	u64 monitor_pool;   /* private EPT pages for monitoring */
+	u64 monitor_step;   /* enum monitor_step */
 };
 
 extern struct hv_options opts;

@@ -213,6 +213,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_EPT_VIOLATION] = handle_ept_violation,
 	[EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
 	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_MONITOR_TRAP_FLAG] = handle_monitor_trap,
 };
 
 /* ---- stopping the guest ---- */
@@ -469,7 +470,8 @@ void vmx_handle_exit(struct vcpu *v)
 		reblock_nmi_after_iret(x.reason);
 		reinject_vectoring();
 	}
-	if (v->nmi_pending)
+	/* Mid-step an NMI would be taken with the watched page open: it goes in once the step is over. */
+	if (v->nmi_pending && !monitor_stepping(v))
 		inject_pending_nmi(v);
 	if (vmx.shadow)
 		shadow_before_entry(v);

@@ -26,6 +26,7 @@ struct mon_state {
 	bool enabled;        /* monitor=on */
 	bool ready;          /* ... and EPT paging, and the pool is there */
 	bool exec_only;      /* the EPT allows execute-only leaves */
+	bool mtf;            /* steps use the monitor trap flag (else RFLAGS.TF and #DB) */
 	bool ever_used;      /* a monitor or a ring was set up: print statistics */
 	spinlock_t lock;     /* the fields below */
 	volatile u64 gen;    /* bumped by every change of monitors or of the shared EPT */
@@ -64,6 +65,8 @@ extern struct mon_state mon;
 extern struct mon_cpu *mon_cpus[MAX_CPUS];
 
 bool mon_applies(const struct monitor *m, unsigned cpu);
+/* Before entry, mid-step with the monitor trap flag: hold interrupts off for the one instruction. */
+void mon_step_before_entry(struct vcpu *v, struct mon_cpu *c);
 struct monitor *mon_find(u64 id);
 
 #endif

@@ -2,9 +2,9 @@
  * mon_step.c: a watched access: log it, open the page on this vCPU only, step the one
  * instruction, close the page again (monitor.h).
  *
- * The step uses RFLAGS.TF with #DB intercepted, which every VT-x CPU has (the monitor trap
- * flag would hide more, but not every CPU slatvisor runs on has it). What the guest can see
- * of it is in docs/architecture.md, "Guest memory monitoring".
+ * The step uses the monitor trap flag where the CPU has it, with interrupts held off for the
+ * one instruction; elsewhere (Bochs 2.7, Core 2) RFLAGS.TF with #DB intercepted. What the
+ * guest can see of either is in docs/architecture.md, "Guest memory monitoring".
  */
 #include "monitor.h"
 #include "mon_internal.h"
@@ -88,6 +88,67 @@ static void intercept_db(bool on)
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, on ? bm | BIT(VEC_DB) : bm & ~(u32)BIT(VEC_DB));
 }
 
+static void trap_flag(bool on)
+{
+	u32 proc = vmcs_read32(VMCS_PROC_BASED_CONTROLS);
+	vmcs_write32(VMCS_PROC_BASED_CONTROLS, on ? proc | PROC_MONITOR_TRAP_FLAG : proc & ~(u32)PROC_MONITOR_TRAP_FLAG);
+}
+
+/* Begin the step of the instruction that made the first violation. */
+static void step_begin(struct mon_cpu *c)
+{
+	if (mon.mtf) {
+		trap_flag(true);
+		return;
+	}
+	u64 rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	c->guest_tf = rflags & RFLAGS_TF;
+	vmcs_writenat(VMCS_GUEST_RFLAGS, rflags | RFLAGS_TF);
+	intercept_db(true);
+}
+
+/* The instruction is done: close every page it opened. Tightening needs INVEPT. */
+static void step_end(struct mon_cpu *c)
+{
+	while (c->nopen) {
+		c->nopen--;
+		*c->open[c->nopen].leaf = c->open[c->nopen].closed;
+	}
+	ept_invalidate_all(vmcs_read64(VMCS_EPT_POINTER));
+	c->steps++;
+}
+
+/*
+ * 26.3.1.5: with the monitor trap flag, an interrupt taken before the instruction would end
+ * the step at the handler's first instruction, and the instruction would fault again after
+ * it: a second record for one access. Blocking by STI holds interrupts off for exactly one
+ * instruction; it may be set only with RFLAGS.IF = 1, and not while an event goes in.
+ */
+void mon_step_before_entry(struct vcpu *v, struct mon_cpu *c)
+{
+	(void)v;
+	(void)c;
+	if (!mon.mtf || (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID) ||
+	    !(vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
+		return;
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (!(intr & INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr | INTERRUPTIBILITY_STI);
+}
+
+enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x)
+{
+	(void)x;
+	struct mon_cpu *c = mon.ready ? mon_cpus[v->index] : NULL;
+	u64 start = rdtsc();
+	trap_flag(false);
+	if (c && c->nopen) {
+		step_end(c);
+		c->cycles += rdtsc() - start;
+	}
+	return EXIT_RESUME;
+}
+
 bool monitor_violation(struct vcpu *v, u64 gpa, u64 q, enum exit_action *a)
 {
 	if (!mon.ready)
@@ -111,12 +172,8 @@ bool monitor_violation(struct vcpu *v, u64 gpa, u64 q, enum exit_action *a)
 	/* Open it in this view only. Loosening needs no INVEPT: the violation dropped what was cached. */
 	c->open[c->nopen++] = (struct mon_open){ leaf, *leaf };
 	*leaf |= EPT_RWX;
-	if (c->nopen == 1) {
-		u64 rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
-		c->guest_tf = rflags & RFLAGS_TF;
-		vmcs_writenat(VMCS_GUEST_RFLAGS, rflags | RFLAGS_TF);
-		intercept_db(true);
-	}
+	if (c->nopen == 1)
+		step_begin(c);
 	c->cycles += rdtsc() - start;
 	*a = EXIT_RESUME;
 	return true;
@@ -127,18 +184,12 @@ bool monitor_debug_exit(struct vcpu *v, u64 q)
 	if (!mon.ready)
 		return false;
 	struct mon_cpu *c = mon_cpus[v->index];
-	if (!c->nopen)
+	if (!c->nopen || mon.mtf)
 		return false;
 	u64 start = rdtsc();
 	bool guest_tf = c->guest_tf;
 	if (q & DBGQ_BS) {
-		/* The instruction is done: close every page it opened. Tightening needs INVEPT. */
-		while (c->nopen) {
-			c->nopen--;
-			*c->open[c->nopen].leaf = c->open[c->nopen].closed;
-		}
-		ept_invalidate_all(vmcs_read64(VMCS_EPT_POINTER));
-		c->steps++;
+		step_end(c);
 		if (!guest_tf)
 			vmcs_writenat(VMCS_GUEST_RFLAGS, vmcs_readnat(VMCS_GUEST_RFLAGS) & ~(u64)RFLAGS_TF);
 		intercept_db(false);

@@ -61,6 +61,11 @@ bool monitor_available(void)
 	return mon.ready;
 }
 
+bool monitor_stepping(struct vcpu *v)
+{
+	return mon.ready && mon_cpus[v->index]->nopen;
+}
+
 void monitor_init(void)
 {
 	if (!opts.monitor)
@@ -88,9 +93,14 @@ void monitor_init(void)
 	mon.next_id = 1;
 	/* An EPT entry that denies reads must deny writes (R=0, W=1 is a misconfiguration). */
 	mon.exec_only = vmx.caps.msr[MSR_IA32_VMX_EPT_VPID_CAP - MSR_IA32_VMX_FIRST] & EPT_CAP_EXECUTE_ONLY;
+	mon.mtf = opts.monitor_step == MONITOR_STEP_AUTO && ((vmx.caps.proc_ctls >> 32) & PROC_MONITOR_TRAP_FLAG);
 	mon.ready = true;
-	pr_info("monitor: ready: a pool of %u private EPT pages (%u KiB), steps by RFLAGS.TF with #DB intercepted, calls from CPL 0%s",
-		mon.pool_n, mon.pool_n * 4, opts.monitor_cpl3 ? " and CPL 3 (monitor_cpl3=on)" : " only");
+	pr_info("monitor: ready: a pool of %u private EPT pages (%u KiB), steps by %s, calls from CPL 0%s",
+		mon.pool_n, mon.pool_n * 4,
+		mon.mtf ? "the monitor trap flag"
+			: opts.monitor_step == MONITOR_STEP_TF ? "RFLAGS.TF with #DB intercepted (monitor_step=tf)"
+							       : "RFLAGS.TF with #DB intercepted (no monitor trap flag)",
+		opts.monitor_cpl3 ? " and CPL 3 (monitor_cpl3=on)" : " only");
 }
 
 /*
@@ -387,7 +397,11 @@ void monitor_before_entry(struct vcpu *v)
 	struct mon_cpu *c = mon_cpus[v->index];
 	u64 gen = __atomic_load_n(&mon.gen, __ATOMIC_SEQ_CST);
 	/* Mid-step the open pages live in this view: rebuild once the step is over. */
-	if (c->gen == gen || c->nopen)
+	if (c->nopen) {
+		mon_step_before_entry(v, c);
+		return;
+	}
+	if (c->gen == gen)
 		return;
 	spin_lock(&mon.lock);
 	gen = mon.gen;

@@ -42,6 +42,10 @@ void monitor_before_entry(struct vcpu *v);
 bool monitor_violation(struct vcpu *v, u64 gpa, u64 qualification, enum exit_action *a);
 /* A #DB exit: true if it ended a step (handled). */
 bool monitor_debug_exit(struct vcpu *v, u64 qualification);
+/* The monitor-trap-flag exit: the stepped instruction is done. */
+enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x);
+/* A watched access is being stepped on this vCPU: slatvisor injects no NMI until it is done. */
+bool monitor_stepping(struct vcpu *v);
 
 /* The shared EPT changed: every view is rebuilt before its vCPU's next entry. */
 void monitor_shared_changed(void);

@@ -400,7 +400,7 @@ case_bochs_haswell_guest_2cpu() {
 # 2 vCPUs. Exact event counts by kind, address and RIP, a monitor for vCPU 1 only, 1,000 adds and
 # removes, both CPUs writing a watched page while monitors come and go, and every bad argument.
 # Afterwards no monitor and no private page is left, and the shared EPT is as it was before.
-case_bochs_haswell_monitor() {
+monitor_guest() {
 	boot_guest --bochs --cpu corei7_haswell_4770 --cpus 2 --timeout 1500 \
 		--iso "$(guest_iso monitor 'pti=on slat.monitor_test=1' monitor_cpl3=1)"
 	check_guest_ran 2
@@ -414,6 +414,17 @@ case_bochs_haswell_monitor() {
 	expect 'stat monitor: shared EPT pages=([0-9]+) \(\1 before monitoring\); pool 256 pages, 256 free'
 	expect 'stat monitor vcpu0: private_pages=0 peak=[1-9]'
 	expect 'stat monitor vcpu1: private_pages=0 peak=[1-9]'
+}
+# Bochs 2.7 has no monitor trap flag: each watched access is stepped with RFLAGS.TF.
+case_bochs_haswell_monitor() {
+	monitor_guest
+	expect 'monitor: ready: .*steps by RFLAGS.TF with #DB intercepted \(no monitor trap flag\)'
+}
+# Debian 13's Bochs 3.0 (tools/fetch-bochs3, from Debian's registry into build/bochs3) has it.
+case_bochs3_haswell_monitor_mtf() {
+	tools/fetch-bochs3 >"$LOG.fetch" 2>&1 || fail "tools/fetch-bochs3 failed: $(tail -n 1 "$LOG.fetch")"
+	BOCHS=build/bochs3/bin/bochs monitor_guest
+	expect 'monitor: ready: .*steps by the monitor trap flag'
 }
 
 case_bochs_haswell_guest_4cpu() {

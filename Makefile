@@ -73,7 +73,7 @@ $(BUILD)/slatvisor.elf: $(KERNEL_OBJ) linker.ld
 # runs every time, to follow GUEST_KERNEL_PKG; it leaves vmlinuz alone while the request holds.
 $(BUILD)/guest/vmlinuz: FORCE
 	@tools/fetch-guest-kernel $(GUEST_KERNEL_PKG)
-$(BUILD)/guest/initrd.img: iso/initramfs/init $(wildcard iso/initramfs/src/*.c iso/initramfs/ptlab/*) tools/mkinitramfs
+$(BUILD)/guest/initrd.img: iso/initramfs/init $(wildcard iso/initramfs/src/*.[ch] iso/initramfs/ptlab/*) vmx/hypercall_abi.h tools/mkinitramfs
 	tools/mkinitramfs
 guest: $(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img
 

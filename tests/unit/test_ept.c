@@ -3,6 +3,7 @@
 #include <string.h>
 #include "check.h"
 #include "../../vmx/ept.h"
+#include "mtrr_fixture.h"
 #include "simmem.h"
 
 static struct pt_ops ops;
@@ -17,22 +18,6 @@ static status_t build(bool gib, const struct ept_hidden *h)
 	root = sim_alloc(NULL);
 	memset(&st, 0, sizeof(st));
 	return ept_map_identity(&ops, root, &m, 4 * GiB, h, &st);
-}
-
-/* Like Bochs's BIOS: WB RAM, UC from 3 GiB, VGA UC in the fixed ranges. */
-static void bochs_like_mtrrs(void)
-{
-	memset(&m, 0, sizeof(m));
-	m.enabled = true;
-	m.default_type = MEMTYPE_WB;
-	m.addr_mask = GENMASK(35, 12);
-	m.fixed_enabled = true;
-	memset(m.fixed, MEMTYPE_WB, sizeof(m.fixed));
-	for (unsigned i = 16; i < 24; i++)
-		m.fixed[i] = MEMTYPE_UC;
-	m.var[0].base = 3 * GiB | MEMTYPE_UC;
-	m.var[0].mask = (m.addr_mask & ~(GiB - 1)) | MTRR_PHYSMASK_VALID;
-	m.nvar = 1;
 }
 
 static void leaf_at(u64 gpa, int level, u8 type, bool present)
@@ -51,7 +36,7 @@ static void leaf_at(u64 gpa, int level, u8 type, bool present)
 
 TEST(ept_512m_guest_needs_few_pages)
 {
-	bochs_like_mtrrs();
+	bochs_like_mtrrs(&m);
 	struct ept_hidden h = { { { 2 * MiB, 4 * MiB }, { 0x1EE00000, 0x1FE00000 } }, 2 };
 	CHECK_EQ(build(true, &h), ST_OK);
 	/* PML4 + PDPT + the PD of the first GiB + one PT for the first 2 MiB (fixed MTRRs). */
@@ -72,7 +57,7 @@ TEST(ept_512m_guest_needs_few_pages)
 
 TEST(ept_without_1g_pages)
 {
-	bochs_like_mtrrs();
+	bochs_like_mtrrs(&m);
 	struct ept_hidden h = { .n = 0 };
 	CHECK_EQ(build(false, &h), ST_OK);
 	CHECK_EQ(st.leaves[3], 0);
@@ -82,7 +67,7 @@ TEST(ept_without_1g_pages)
 
 TEST(ept_splits_only_where_types_or_hiding_require)
 {
-	bochs_like_mtrrs();
+	bochs_like_mtrrs(&m);
 	m.fixed_enabled = false;
 	/* A UC page in the middle of RAM, and hidden memory that starts off a 2 MiB boundary. */
 	m.var[1].base = 0x00A01000 | MEMTYPE_UC;
@@ -103,7 +88,7 @@ TEST(ept_splits_only_where_types_or_hiding_require)
 
 TEST(ept_reports_running_out_of_tables)
 {
-	bochs_like_mtrrs();
+	bochs_like_mtrrs(&m);
 	struct ept_hidden h = { .n = 0 };
 	sim_reset(2); /* room for the root and one more */
 	ops = (struct pt_ops){ EPT_RWX, EPT_LARGE, EPT_RWX, 3, sim_table, sim_alloc, NULL, { 0 } };
@@ -114,7 +99,7 @@ TEST(ept_reports_running_out_of_tables)
 TEST(ept_open_bus_maps_everything_past_the_top_to_one_read_only_page)
 {
 	static const struct ept_hidden none = { 0 };
-	bochs_like_mtrrs();
+	bochs_like_mtrrs(&m);
 	CHECK_EQ(build(true, &none), ST_OK);
 	unsigned before = ops.tables_allocated[1] + ops.tables_allocated[2] + ops.tables_allocated[3];
 	u64 ones = sim_alloc(NULL), pt = sim_alloc(NULL), pd = sim_alloc(NULL), pdpt = sim_alloc(NULL);

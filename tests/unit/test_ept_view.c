@@ -4,6 +4,7 @@
 #include "check.h"
 #include "../../vmx/ept.h"
 #include "../../vmx/ept_view.h"
+#include "mtrr_fixture.h"
 #include "simmem.h"
 
 #define TOP (4 * GiB)
@@ -85,26 +86,10 @@ static bool pool_whole(void)
 	return pool.nfree == POOL_PAGES && pool.bad_frees == 0;
 }
 
-/* As in test_ept.c: WB RAM, UC from 3 GiB, VGA UC in the fixed ranges. */
-static void bochs_like_mtrrs(void)
-{
-	memset(&m, 0, sizeof(m));
-	m.enabled = true;
-	m.default_type = MEMTYPE_WB;
-	m.addr_mask = GENMASK(35, 12);
-	m.fixed_enabled = true;
-	memset(m.fixed, MEMTYPE_WB, sizeof(m.fixed));
-	for (unsigned i = 16; i < 24; i++)
-		m.fixed[i] = MEMTYPE_UC;
-	m.var[0].base = 3 * GiB | MEMTYPE_UC;
-	m.var[0].mask = (m.addr_mask & ~(GiB - 1)) | MTRR_PHYSMASK_VALID;
-	m.nvar = 1;
-}
-
 static void shared_build(enum layout layout)
 {
 	sim_reset(SIM_PAGES);
-	bochs_like_mtrrs();
+	bochs_like_mtrrs(&m);
 	memset(&hidden, 0, sizeof(hidden));
 	if (layout == LAYOUT_4K) {
 		m.fixed_enabled = false;

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include "checks.h"
 
 /*
  * usage: memcheck [--scale N]
@@ -28,19 +29,8 @@
 
 static size_t pg;		/* the page size */
 static long scale = 1;
-static char detail[128];	/* the FAIL reason, or a note for the ok line */
 static const char *current;	/* the check under way */
-static int n_ok, n_fail;
 static pid_t memcheck_pid;	/* forked children never print */
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void *map(size_t len, int flags)
 {
@@ -677,10 +667,7 @@ static int check_threads_mmap(void)
 
 /* ---- the checks, in order ---- */
 
-static const struct check {
-	const char *name;
-	int (*fn)(void);
-} checks[] = {
+static const struct check checks[] = {
 	{ "fork-cow", check_fork_cow },
 	{ "mprotect-fault", check_mprotect_fault },
 	{ "munmap-fault", check_munmap_fault },

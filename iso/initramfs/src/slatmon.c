@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "../../../vmx/hypercall_abi.h"
+#include "checks.h"
 
 /*
  * usage: see usage() below.
@@ -274,18 +275,6 @@ static void flags_str(unsigned int f, char *s, size_t len)
 
 /* ---- the selftest ---- */
 
-static char detail[512];	/* the FAIL reason, or a note for the ok line */
-static int n_ok, n_fail;
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int call_fail(const char *what, long rc)
 {
@@ -947,10 +936,7 @@ static int check_teardown(void)
 	return r;
 }
 
-static const struct check {
-	const char *name;
-	int (*fn)(void);
-} checks[] = {
+static const struct check checks[] = {
 	{ "setup", check_setup },
 	{ "frames", check_frames },
 	{ "exact", check_exact },

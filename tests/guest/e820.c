@@ -40,3 +40,15 @@ u64 e820_ram_page_below(u64 lo, u64 hi)
 	}
 	return best;
 }
+
+u64 e820_hidden_page(u64 lo)
+{
+	unsigned n;
+	const struct e820_entry *e = e820_table(&n);
+	/* The map is sorted by address (slatvisor writes it so): neighbours are adjacent entries. */
+	for (unsigned i = 1; i + 1 < n; i++)
+		if (e[i].addr >= lo && e[i].type == E820_RESERVED && e[i - 1].type == E820_RAM && e[i + 1].type == E820_RAM &&
+		    e[i - 1].addr + e[i - 1].size == e[i].addr && e[i].addr + e[i].size == e[i + 1].addr)
+			return (e[i].addr + PAGE - 1) & ~(PAGE - 1);
+	return 0;
+}

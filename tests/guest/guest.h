@@ -144,6 +144,11 @@ struct e820_entry {
 } __attribute__((packed));
 const struct e820_entry *e820_table(unsigned *n); /* the map in boot_params, *n entries */
 u64 e820_ram_page_below(u64 lo, u64 hi);
+/*
+ * The first page of a reserved range at or above @lo between two RAM ranges: above 1 MiB that is
+ * slatvisor's own memory (below, the guest's boot data is reserved the same way). 0 if none.
+ */
+u64 e820_hidden_page(u64 lo);
 
 /* tss.c: the TSS and the IST stack the double fault runs on. */
 void tss_init(void);

@@ -279,6 +279,16 @@ PROBE(monitor_bad_input)
 		if (r.status != cases[i].want)
 			return failf("%s: %ld, %ld expected", cases[i].what, r.status, cases[i].want);
 	}
+	/* slatvisor's own memory, where the guest's e820 shows it reserved between RAM. */
+	u64 hv = e820_hidden_page(0x100000);
+	if (!hv)
+		return failf("no reserved range between RAM in the e820: where is slatvisor's memory?");
+	static const long want = SLAT_E_RANGE;
+	struct hc_result h = hc(SLAT_HC_MON_ADD, hv, 4096, SLAT_ACC_R, 0);
+	if (h.status != want)
+		return failf("add on hypervisor memory at 0x%lx: %ld, %ld expected", hv, h.status, want);
+	if ((h = hc(SLAT_HC_MON_RING, hv, 4096, 0, 0)).status != want)
+		return failf("ring on hypervisor memory at 0x%lx: %ld, %ld expected", hv, h.status, want);
 	/* The ring registered before still works after all that. */
 	struct hc_result r = hc(SLAT_HC_MON_ADD, a, 4096, SLAT_ACC_W, 0);
 	u64 rip;

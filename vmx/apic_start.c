@@ -1,5 +1,6 @@
 /* apic_start.c: emulate INIT and STARTUP IPIs for vCPUs that wait in slatvisor. */
 #include "apic_start.h"
+#include "monitor.h"
 #include "ap_emul.h"
 #include "ept.h"
 #include "guest_mem.h"
@@ -206,6 +207,7 @@ static enum ap_emul_result start(struct vcpu *v)
 {
 	if (vmx.shadow)
 		shadow_vcpu_reset(v); /* before the INIT state: CR0 is loaded for paging off */
+	monitor_vcpu_reset(v);
 	u8 vector = v->sipi_vector;
 	/* Taken before it runs: an INIT-SIPI that comes once its start-up code halts must count. */
 	v->state = VCPU_EMULATING;

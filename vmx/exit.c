@@ -91,6 +91,7 @@ static enum exit_action handle_init(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
 	/* 26.2 / 9.4: the guest's own INIT to this CPU: reset it and wait for its SIPI. */
+	monitor_vcpu_reset(v);
 	vmcs_guest_init_state();
 	/* SDM Vol. 3A, table 10-1: general registers are zero after INIT, EDX the signature. */
 	for (unsigned r = 0; r < 16; r++)

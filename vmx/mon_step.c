@@ -136,6 +136,20 @@ void mon_step_before_entry(struct vcpu *v, struct mon_cpu *c)
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr | INTERRUPTIBILITY_STI);
 }
 
+void monitor_vcpu_reset(struct vcpu *v)
+{
+	struct mon_cpu *c = mon.ready ? mon_cpus[v->index] : NULL;
+	if (!c || !c->nopen)
+		return;
+	/* INIT in the middle of a step: the instruction never completes; close what it opened. */
+	step_end(c);
+	c->steps--;
+	if (mon.mtf)
+		trap_flag(false);
+	else
+		intercept_db(false);
+}
+
 enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;

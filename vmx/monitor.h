@@ -44,6 +44,8 @@ bool monitor_violation(struct vcpu *v, u64 gpa, u64 qualification, enum exit_act
 bool monitor_debug_exit(struct vcpu *v, u64 qualification);
 /* The monitor-trap-flag exit: the stepped instruction is done. */
 enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x);
+/* The guest's INIT resets this vCPU: a step in progress ends without its instruction. */
+void monitor_vcpu_reset(struct vcpu *v);
 /* A watched access is being stepped on this vCPU: slatvisor injects no NMI until it is done. */
 bool monitor_stepping(struct vcpu *v);
 

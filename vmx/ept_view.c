@@ -221,7 +221,7 @@ static enum pt_step leaf_step(struct pt_ops *ops, u64 *e, int level, void *arg)
 
 u64 *ept_view_leaf(struct pt_ops *ops, const struct ept_view *view, u64 gpa)
 {
-	if (!view->root)
+	if (!view->root || (gpa >> EPT_VIEW_GPA_BITS))
 		return NULL;
 	int level;
 	/* pt_descend's step argument is not const; leaf_step only reads the view. */

@@ -59,8 +59,8 @@ static enum exit_action handle_exception_or_nmi(struct vcpu *v, const struct exi
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_HW_EXCEPTION && (info & 0xFF) == VEC_PF)
 		return handle_page_fault(v); /* intercepted only with shadow paging */
 	/* Intercepted only while memory monitoring steps an instruction. */
-	if (INTR_INFO_TYPE(info) == INTR_TYPE_HW_EXCEPTION && (info & 0xFF) == VEC_DB &&
-	    monitor_debug_exit(v, exit_qualification()))
+	if ((INTR_INFO_TYPE(info) == INTR_TYPE_HW_EXCEPTION || INTR_INFO_TYPE(info) == INTR_TYPE_PRIV_SW_EXCEPTION) &&
+	    (info & 0xFF) == VEC_DB && monitor_debug_exit(v, exit_qualification(), info))
 		return EXIT_RESUME;
 	if (INTR_INFO_TYPE(info) != INTR_TYPE_NMI) {
 		guest_stop(v, STOP_HALT, "guest: unexpected exception exit (info 0x%x) on vcpu%u", info,

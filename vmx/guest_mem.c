@@ -26,7 +26,7 @@ static u64 no_alloc(void *ctx)
 	return 0; /* the guest's tables are read, never built */
 }
 
-static bool translate(u64 linear, u64 *phys)
+static bool translate(u64 linear, u64 *phys, u32 access)
 {
 	if (!(vcpu_guest_cr0() & CR0_PG)) {
 		*phys = linear;
@@ -35,7 +35,7 @@ static bool translate(u64 linear, u64 *phys)
 	/* 4-level paging only: what a 64-bit guest runs in whenever it sends IPIs. */
 	struct vcpu *v = this_cpu()->vcpu;
 	u64 efer = vcpu_efer(v);
-	if (!(efer & EFER_LMA))
+	if (!(efer & EFER_LMA) || (vcpu_guest_cr4() & CR4_LA57))
 		return false;
 	static unsigned maxphyaddr;
 	static bool gbpages;
@@ -44,22 +44,22 @@ static bool translate(u64 linear, u64 *phys)
 		gbpages = cpuid(0x80000001, 0).edx & CPUID80000001_EDX_PAGE1GB;
 	}
 	/*
-	 * A supervisor read with no SMAP/WP rules: slatvisor only needs where the
+	 * Access 0 is a supervisor read with no SMAP/WP rules: slatvisor only needs where the
 	 * bytes the guest already executes or touches live, not whether it may.
 	 */
 	struct gw_paging pg = { .cr3 = vcpu_guest_cr3(v), .nxe = efer & EFER_NXE,
 				.gbpages = gbpages, .maxphyaddr = maxphyaddr };
 	struct pt_ops ops = { PTE_P, PTE_PS, 0, 3, guest_table, no_alloc, NULL, { 0 } };
 	struct gw_result r;
-	if (!guest_walk(&ops, &pg, linear, 0, &r))
+	if (!guest_walk(&ops, &pg, linear, access, &r))
 		return false;
 	*phys = r.gpa;
 	return true;
 }
 
-bool guest_linear_to_phys(u64 linear, u64 *phys)
+bool guest_linear_to_phys(u64 linear, u64 *phys, bool user_write)
 {
-	return translate(linear, phys);
+	return translate(linear, phys, user_write ? GW_USER | GW_WRITE : 0);
 }
 
 bool guest_read_linear(u64 linear, void *buf, size_t len)
@@ -67,7 +67,7 @@ bool guest_read_linear(u64 linear, void *buf, size_t len)
 	u8 *out = buf;
 	while (len) {
 		u64 phys;
-		if (!translate(linear, &phys) || !ept_guest_may_access(phys))
+		if (!translate(linear, &phys, 0) || !ept_guest_may_access(phys))
 			return false;
 		size_t chunk = MIN(len, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
 		memcpy(out, (const void *)(uintptr_t)phys, chunk);

@@ -12,8 +12,11 @@
  */
 bool guest_read_linear(u64 linear, void *buf, size_t len);
 
-/* Where guest linear @linear is, through the current vCPU's page tables (as guest_read_linear). */
-bool guest_linear_to_phys(u64 linear, u64 *phys);
+/*
+ * Where guest linear @linear is, through the current vCPU's page tables (as guest_read_linear;
+ * 4-level paging only). With @user_write the page must be one user code may write.
+ */
+bool guest_linear_to_phys(u64 linear, u64 *phys, bool user_write);
 
 struct vcpu;
 struct mmio_store;

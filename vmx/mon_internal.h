@@ -55,7 +55,8 @@ struct mon_cpu {
 	bool warned;
 	struct mon_ring ring;
 	struct mon_open open[MON_MAX_OPEN];
-	unsigned nopen;      /* > 0: a step is in progress */
+	unsigned nopen;      /* pages open now */
+	bool stepping;       /* a watched access's instruction is being stepped */
 	bool guest_tf;       /* the guest's own RFLAGS.TF when the step began */
 	u64 step_tsc;        /* when the access's violation exit began */
 	u64 violations, events, steps, peak, cycles;
@@ -65,6 +66,10 @@ extern struct mon_state mon;
 extern struct mon_cpu *mon_cpus[MAX_CPUS];
 
 bool mon_applies(const struct monitor *m, unsigned cpu);
+/* The EPT bits a watch of these SLAT_ACC_* bits takes away. */
+u64 mon_deny_bits(u32 acc);
+/* The guest's CPL now. */
+unsigned mon_guest_cpl(void);
 /* Before entry, mid-step with the monitor trap flag: hold interrupts off for the one instruction. */
 void mon_step_before_entry(struct vcpu *v, struct mon_cpu *c);
 struct monitor *mon_find(u64 id);

@@ -29,10 +29,9 @@
 
 _Static_assert(SLAT_ACC_R == 1 && SLAT_ACC_W == 2 && SLAT_ACC_X == 4, "access bits as the EPT qualification's");
 
-/* The guest's CPL: SS.DPL (SDM Vol. 3C, 25.4.1). */
-static unsigned guest_cpl(void)
+unsigned mon_guest_cpl(void)
 {
-	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> 5) & 3;
+	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> 5) & 3; /* SS.DPL (SDM Vol. 3C, 25.4.1) */
 }
 
 /* SLAT_MON_FIRST_RIP: true if this RIP was seen before (counted now), so nothing is logged. */
@@ -54,7 +53,7 @@ static void log_access(struct vcpu *v, struct mon_cpu *c, u64 gpa, u64 q)
 	u64 page = ALIGN_DOWN(gpa, PAGE_SIZE);
 	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
 	struct slat_event e = {
-		.tsc = rdtsc(), .cpu = v->index, .cpl = guest_cpl(), .gpa = gpa,
+		.tsc = rdtsc(), .cpu = v->index, .cpl = mon_guest_cpl(), .gpa = gpa,
 		.gla = (q & EPTQ_LINEAR_VALID) && (q & EPTQ_FINAL_TRANSLATION) ? vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS) : ~0ULL,
 		.rip = rip, .cr3 = vcpu_guest_cr3(v), .count = 1,
 	};
@@ -94,9 +93,16 @@ static void trap_flag(bool on)
 	vmcs_write32(VMCS_PROC_BASED_CONTROLS, on ? proc | PROC_MONITOR_TRAP_FLAG : proc & ~(u32)PROC_MONITOR_TRAP_FLAG);
 }
 
-/* Begin the step of the instruction that made the first violation. */
+/*
+ * Begin the step of the instruction that made the first violation. With TF, 26.3.1.5 wants a
+ * single-step trap pending (BS) whenever TF is set in the shadow of MOV SS or STI. Under
+ * MOV SS that trap is held past the next instruction, as a real single step would be; under
+ * STI it would come before it, so the STI shadow is given up instead: an interrupt may then
+ * come one instruction early, before the stepped instruction rather than after it.
+ */
 static void step_begin(struct mon_cpu *c)
 {
+	c->stepping = true;
 	if (mon.mtf) {
 		trap_flag(true);
 		return;
@@ -104,32 +110,59 @@ static void step_begin(struct mon_cpu *c)
 	u64 rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
 	c->guest_tf = rflags & RFLAGS_TF;
 	vmcs_writenat(VMCS_GUEST_RFLAGS, rflags | RFLAGS_TF);
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & INTERRUPTIBILITY_MOV_SS)
+		vmcs_writenat(VMCS_GUEST_PENDING_DEBUG_EXCEPTIONS,
+			      vmcs_readnat(VMCS_GUEST_PENDING_DEBUG_EXCEPTIONS) | PENDING_DBG_BS);
+	else if (intr & INTERRUPTIBILITY_STI)
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u32)INTERRUPTIBILITY_STI);
 	intercept_db(true);
 }
 
-/* The instruction is done: close every page it opened. Tightening needs INVEPT. */
-static void step_end(struct mon_cpu *c)
+/* Put back every page opened so far. Tightening needs INVEPT. */
+static void close_all(struct mon_cpu *c)
 {
 	while (c->nopen) {
 		c->nopen--;
 		*c->open[c->nopen].leaf = c->open[c->nopen].closed;
 	}
 	ept_invalidate_all(vmcs_read64(VMCS_EPT_POINTER));
+}
+
+/* The instruction is done: close every page it opened and stop stepping. */
+static void step_end(struct mon_cpu *c)
+{
+	close_all(c);
+	c->stepping = false;
 	c->steps++;
+	if (mon.mtf) {
+		trap_flag(false);
+		return;
+	}
+	if (!c->guest_tf)
+		vmcs_writenat(VMCS_GUEST_RFLAGS, vmcs_readnat(VMCS_GUEST_RFLAGS) & ~(u64)RFLAGS_TF);
+	intercept_db(false);
 }
 
 /*
- * 26.3.1.5: with the monitor trap flag, an interrupt taken before the instruction would end
- * the step at the handler's first instruction, and the instruction would fault again after
- * it: a second record for one access. Blocking by STI holds interrupts off for exactly one
- * instruction; it may be set only with RFLAGS.IF = 1, and not while an event goes in.
+ * Before each entry mid-step. An instruction slatvisor emulated into the HLT activity state
+ * (a stepped HLT) is done: end the step there, as 26.3.1.5 allows neither the STI shadow nor
+ * a forced TF without a pending trap in that state. With the monitor trap flag, an interrupt
+ * taken before the instruction would end the step at the handler's first instruction, and
+ * the instruction would fault, and be recorded, again after it: blocking by STI holds
+ * interrupts off for exactly one instruction. It may be set only with RFLAGS.IF = 1 and TF
+ * = 0, in the active state, and not while an event goes in.
  */
 void mon_step_before_entry(struct vcpu *v, struct mon_cpu *c)
 {
 	(void)v;
-	(void)c;
+	if (vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) != ACTIVITY_ACTIVE) {
+		step_end(c);
+		return;
+	}
+	u64 rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
 	if (!mon.mtf || (vmcs_read32(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID) ||
-	    !(vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
+	    !(rflags & RFLAGS_IF) || (rflags & RFLAGS_TF))
 		return;
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	if (!(intr & INTERRUPTIBILITY_MOV_SS))
@@ -139,15 +172,18 @@ void mon_step_before_entry(struct vcpu *v, struct mon_cpu *c)
 void monitor_vcpu_reset(struct vcpu *v)
 {
 	struct mon_cpu *c = mon.ready ? mon_cpus[v->index] : NULL;
-	if (!c || !c->nopen)
+	if (!c)
 		return;
-	/* INIT in the middle of a step: the instruction never completes; close what it opened. */
+	/*
+	 * INIT resets the CPU: its ring goes (the guest that registered it may be gone and its
+	 * pages reused; it registers again once it runs), and a step in progress ends without
+	 * its instruction.
+	 */
+	c->ring.nframes = 0;
+	if (!c->stepping)
+		return;
 	step_end(c);
 	c->steps--;
-	if (mon.mtf)
-		trap_flag(false);
-	else
-		intercept_db(false);
 }
 
 enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x)
@@ -155,12 +191,28 @@ enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x)
 	(void)x;
 	struct mon_cpu *c = mon.ready ? mon_cpus[v->index] : NULL;
 	u64 start = rdtsc();
-	trap_flag(false);
-	if (c && c->nopen) {
+	if (c && c->stepping && mon.mtf) {
 		step_end(c);
 		c->cycles += rdtsc() - start;
+	} else {
+		trap_flag(false);
 	}
 	return EXIT_RESUME;
+}
+
+/* The EPT rights this vCPU's monitors take away at @page (the lock held): 0 if none. */
+static u64 denied_here(unsigned cpu, u64 page)
+{
+	u64 deny = 0;
+	for (unsigned i = 0; i < mon.nmons; i++) {
+		const struct monitor *m = &mon.mons[i];
+		if (!mon_applies(m, cpu))
+			continue;
+		for (unsigned p = 0; p < m->npages; p++)
+			if (mon.watched[m->first + p] == page)
+				deny |= mon_deny_bits(m->flags);
+	}
+	return deny;
 }
 
 bool monitor_violation(struct vcpu *v, u64 gpa, u64 q, enum exit_action *a)
@@ -168,46 +220,57 @@ bool monitor_violation(struct vcpu *v, u64 gpa, u64 q, enum exit_action *a)
 	if (!mon.ready)
 		return false;
 	struct mon_cpu *c = mon_cpus[v->index];
-	u64 *leaf = c->view.root ? ept_view_leaf(ept_shared_ops(), &c->view, ALIGN_DOWN(gpa, PAGE_SIZE)) : NULL;
-	/* Only a right this view took away: anything else is the shared EPT's business. */
-	if (!leaf || (*leaf & EPT_RWX) == EPT_RWX)
+	u64 page = ALIGN_DOWN(gpa, PAGE_SIZE);
+	u64 *leaf = c->view.root ? ept_view_leaf(ept_shared_ops(), &c->view, page) : NULL;
+	if (!leaf)
 		return false;
 	u64 start = rdtsc();
-	c->violations++;
 	spin_lock(&mon.lock);
-	log_access(v, c, gpa, q);
+	/*
+	 * Only an access a watch of this vCPU denies: anything else on a private path (the hidden
+	 * or trapped pages a copied table also holds) is the shared EPT's business. The EPT bits
+	 * and the qualification's access bits are both read, write, fetch.
+	 */
+	bool watched = denied_here(v->index, page) & q & EPTQ_ACCESS & ~*leaf;
+	if (watched)
+		log_access(v, c, gpa, q);
 	spin_unlock(&mon.lock);
-	if (c->nopen == MON_MAX_OPEN) {
-		guest_stop(v, STOP_HALT, "monitor: vcpu%u: one instruction at rip 0x%llx touched more than %u watched pages; the guest is stopped",
-			   v->index, (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP), MON_MAX_OPEN);
-		*a = EXIT_STOP;
-		return true;
-	}
-	/* Open it in this view only. Loosening needs no INVEPT: the violation dropped what was cached. */
+	if (!watched)
+		return false;
+	c->violations++;
+	/*
+	 * Open it in this view only; loosening needs no INVEPT (the violation dropped what was
+	 * cached). A full list (a TF step running through a handler that touches many watched
+	 * pages) is closed first: what then faults again is a new access.
+	 */
+	if (c->nopen == MON_MAX_OPEN)
+		close_all(c);
 	c->open[c->nopen++] = (struct mon_open){ leaf, *leaf };
 	*leaf |= EPT_RWX;
-	if (c->nopen == 1)
+	if (!c->stepping)
 		step_begin(c);
 	c->cycles += rdtsc() - start;
 	*a = EXIT_RESUME;
 	return true;
 }
 
-bool monitor_debug_exit(struct vcpu *v, u64 q)
+bool monitor_debug_exit(struct vcpu *v, u64 q, u32 info)
 {
 	if (!mon.ready)
 		return false;
 	struct mon_cpu *c = mon_cpus[v->index];
-	if (!c->nopen || mon.mtf)
+	if (!c->stepping || mon.mtf)
 		return false;
 	u64 start = rdtsc();
-	bool guest_tf = c->guest_tf;
-	if (q & DBGQ_BS) {
-		step_end(c);
-		if (!guest_tf)
-			vmcs_writenat(VMCS_GUEST_RFLAGS, vmcs_readnat(VMCS_GUEST_RFLAGS) & ~(u64)RFLAGS_TF);
-		intercept_db(false);
+	if (INTR_INFO_TYPE(info) == INTR_TYPE_PRIV_SW_EXCEPTION) {
+		/* The guest's own INT1 (ICEBP), seen because #DB is intercepted: it goes in as it came. */
+		vmcs_write32(VMCS_ENTRY_INTERRUPTION_INFO, info & ~(u32)BIT(12));
+		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LENGTH, vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
+		return true;
 	}
+	bool guest_tf = c->guest_tf;
+	if (q & DBGQ_BS)
+		step_end(c);
 	/* A breakpoint of the guest's own, or its own single step: it gets its #DB. */
 	if ((q & (DBGQ_BREAKPOINTS | DBGQ_BD)) || ((q & DBGQ_BS) && guest_tf)) {
 		u64 dr6 = DR6_FIXED | (q & (DBGQ_BREAKPOINTS | DBGQ_BD | (guest_tf ? DBGQ_BS : 0)));

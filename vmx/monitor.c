@@ -14,10 +14,14 @@
 #include "vmx.h"
 #include "../arch/x86_64/cpu.h"
 #include "../arch/x86_64/percpu.h"
+#include "../arch/x86_64/tsc.h"
 #include "../kernel/kstring.h"
 #include "../kernel/log.h"
 #include "../kernel/options.h"
 #include "../mm/palloc.h"
+
+#define VIEW_WAIT_US 20000 /* how long a change waits for another vCPU's rebuild before it says so */
+#define MON_MAX_ID 0x7FFFFFFF
 
 struct mon_state mon;
 struct mon_cpu *mon_cpus[MAX_CPUS];
@@ -63,7 +67,7 @@ bool monitor_available(void)
 
 bool monitor_stepping(struct vcpu *v)
 {
-	return mon.ready && mon_cpus[v->index]->nopen;
+	return mon.ready && mon.mtf && mon_cpus[v->index]->stepping;
 }
 
 void monitor_init(void)
@@ -118,8 +122,7 @@ static void baseline(void)
 
 /* ---- monitors ---- */
 
-/* The EPT bits a watch of @acc takes away. */
-static u64 deny_bits(u32 acc)
+u64 mon_deny_bits(u32 acc)
 {
 	u64 d = 0;
 	if (acc & SLAT_ACC_W)
@@ -134,7 +137,8 @@ static u64 deny_bits(u32 acc)
 
 bool mon_applies(const struct monitor *m, unsigned cpu)
 {
-	return !m->cpus || (m->cpus & (1ULL << cpu));
+	/* The CPU set has 64 bits: a vCPU past them is only in "every vCPU". */
+	return !m->cpus || (cpu < 64 && (m->cpus & (1ULL << cpu)));
 }
 
 /* Collect the watches of vCPU @cpu (the lock held), plus @extra pages of a monitor being added. */
@@ -146,11 +150,11 @@ static unsigned collect(unsigned cpu, const struct monitor *extra, const u64 *ex
 		if (!mon_applies(m, cpu))
 			continue;
 		for (unsigned p = 0; p < m->npages; p++)
-			mon.scratch[n++] = (struct ept_watch){ mon.watched[m->first + p], deny_bits(m->flags) };
+			mon.scratch[n++] = (struct ept_watch){ mon.watched[m->first + p], mon_deny_bits(m->flags) };
 	}
 	if (extra && mon_applies(extra, cpu))
 		for (unsigned p = 0; p < extra->npages; p++)
-			mon.scratch[n++] = (struct ept_watch){ extra_pages[p], deny_bits(extra->flags) };
+			mon.scratch[n++] = (struct ept_watch){ extra_pages[p], mon_deny_bits(extra->flags) };
 	return n;
 }
 
@@ -165,16 +169,54 @@ void monitor_shared_changed(void)
 		changed();
 }
 
-/* Guest-physical frame of page @i of a range: translated through the caller's CR3, or as is. */
-static long frame_of(u64 addr, u64 i, bool linear, u64 *frame)
+/*
+ * Guest-physical frame of page @i of a range: translated through the caller's CR3, or as is.
+ * With @user_write (a buffer slatvisor writes, for a caller at CPL 3) it must be linear and a
+ * page that caller may write itself: monitoring must not write where the caller could not.
+ */
+static long frame_of(u64 addr, u64 i, bool linear, bool user_write, u64 *frame)
 {
 	u64 a = ALIGN_DOWN(addr, PAGE_SIZE) + i * PAGE_SIZE, phys = a;
-	if (linear && !guest_linear_to_phys(a, &phys))
+	if (user_write && !linear)
+		return SLAT_E_PERM;
+	if (linear && !guest_linear_to_phys(a, &phys, user_write))
 		return SLAT_E_FAULT;
 	if (ept_gpa_kind(phys) != GPA_RAM)
 		return SLAT_E_RANGE;
 	*frame = ALIGN_DOWN(phys, PAGE_SIZE);
 	return SLAT_OK;
+}
+
+/* A buffer slatvisor writes for this caller: from user space, only the caller's own memory. */
+static bool user_buffer(void)
+{
+	return mon_guest_cpl() != 0;
+}
+
+/*
+ * After a change: wait until every other vCPU running the guest has rebuilt its view (it
+ * does before its next entry; the shootdown made each exit). Meanwhile this vCPU, also in
+ * root operation, rebuilds its own, so two vCPUs changing monitors at once cannot wait on
+ * each other. A vCPU not running (halted, offline, waiting for its SIPI) rebuilds before it
+ * runs again.
+ */
+static void wait_for_views(struct vcpu *self, u64 gen)
+{
+	u64 late = rdtsc() + tsc_from_us(VIEW_WAIT_US);
+	for (unsigned i = 0; i < ncpus_online; i++) {
+		struct vcpu *o = cpus[i]->vcpu;
+		if (!o || o == self)
+			continue;
+		while (o->state == VCPU_RUNNING && (s64)(__atomic_load_n(&mon_cpus[i]->gen, __ATOMIC_ACQUIRE) - gen) < 0) {
+			if ((s64)(rdtsc() - late) > 0) {
+				pr_warn("monitor: vcpu%u has not rebuilt its EPT view after %u us; it will before its next entry",
+					i, VIEW_WAIT_US);
+				return;
+			}
+			monitor_before_entry(self);
+			cpu_relax();
+		}
+	}
 }
 
 static u64 online_mask(void)
@@ -184,7 +226,6 @@ static u64 online_mask(void)
 
 long monitor_add(struct vcpu *v, u64 start, u64 len, u64 flags, u64 cpu_set, u64 *out)
 {
-	(void)v;
 	if (flags & ~(u64)(SLAT_ACC_MASK | SLAT_MON_LINEAR | SLAT_MON_FIRST_RIP) || !(flags & SLAT_ACC_MASK) ||
 	    !len || start + len < start || (cpu_set & ~online_mask()))
 		return SLAT_E_INVAL;
@@ -196,35 +237,49 @@ long monitor_add(struct vcpu *v, u64 start, u64 len, u64 flags, u64 cpu_set, u64
 	baseline();
 	long r = SLAT_OK;
 	for (u64 i = 0; r == SLAT_OK && i < npages; i++)
-		r = frame_of(start, i, flags & SLAT_MON_LINEAR, &frames[i]);
+		r = frame_of(start, i, flags & SLAT_MON_LINEAR, false, &frames[i]);
 	struct monitor m = { .id = mon.next_id, .flags = (u32)flags, .cpus = cpu_set, .start = start,
 			     .length = len, .first = mon.nwatched, .npages = (unsigned)npages };
 	if (r == SLAT_OK && (mon.nmons == MON_MAX || mon.nwatched + npages > MON_MAX_PAGES))
 		r = SLAT_E_NOSPC;
-	/* Every view rebuilt at once must fit in the pool: refuse now rather than fail later. */
+	/*
+	 * Every view rebuilt at once must fit in the pool, and each in a view: refuse now rather
+	 * than fail later. A vCPU not running keeps its old view until it runs again, so it
+	 * counts with the larger of the two.
+	 */
 	u64 need = 0;
-	for (unsigned c = 0; r == SLAT_OK && c < ncpus_online; c++)
-		need += ept_view_pages_needed(mon.scratch, collect(c, &m, frames));
+	for (unsigned c = 0; r == SLAT_OK && c < ncpus_online; c++) {
+		u64 n = ept_view_pages_needed(mon.scratch, collect(c, &m, frames));
+		struct vcpu *o = cpus[c]->vcpu;
+		if (n > EPT_VIEW_MAX_PAGES)
+			r = SLAT_E_NOSPC;
+		need += o && o->state != VCPU_RUNNING ? MAX(n, (u64)mon_cpus[c]->view.npages) : n;
+	}
 	if (r == SLAT_OK && need > mon.pool_n)
 		r = SLAT_E_NOSPC;
 	if (r == SLAT_OK) {
 		memcpy(&mon.watched[mon.nwatched], frames, npages * sizeof(u64));
 		mon.nwatched += (unsigned)npages;
 		mon.mons[mon.nmons++] = m;
-		mon.next_id = mon.next_id == 0x7FFFFFFF ? 1 : mon.next_id + 1;
+		/* Ids are never in use twice, even once they wrap. */
+		do
+			mon.next_id = mon.next_id == MON_MAX_ID ? 1 : mon.next_id + 1;
+		while (mon_find(mon.next_id));
 		mon.ever_used = true;
 		*out = m.id;
 		changed();
 	}
+	u64 gen = mon.gen;
 	spin_unlock(&mon.lock);
-	if (r == SLAT_OK)
+	if (r == SLAT_OK) {
 		vcpu_shootdown(); /* the others rebuild their views before they run on */
+		wait_for_views(v, gen);
+	}
 	return r;
 }
 
 long monitor_del(struct vcpu *v, u64 id)
 {
-	(void)v;
 	spin_lock(&mon.lock);
 	struct monitor *m = mon_find(id);
 	if (!m) {
@@ -241,8 +296,10 @@ long monitor_del(struct vcpu *v, u64 id)
 		if (mon.mons[i].first > first)
 			mon.mons[i].first -= n;
 	changed();
+	u64 gen = mon.gen;
 	spin_unlock(&mon.lock);
 	vcpu_shootdown();
+	wait_for_views(v, gen);
 	return SLAT_OK;
 }
 
@@ -267,7 +324,7 @@ static long copy_out(u64 addr, u64 flags, const void *src, u64 len)
 	const u8 *s = src;
 	while (len) {
 		u64 frame;
-		long r = frame_of(addr, 0, flags & SLAT_MON_LINEAR, &frame);
+		long r = frame_of(addr, 0, flags & SLAT_MON_LINEAR, user_buffer(), &frame);
 		if (r != SLAT_OK)
 			return r;
 		u64 chunk = MIN(len, PAGE_SIZE - (addr & (PAGE_SIZE - 1)));
@@ -288,7 +345,7 @@ long monitor_ring(struct vcpu *v, u64 addr, u64 len, u64 flags)
 	u64 frames[SLAT_RING_MAX_PAGES];
 	unsigned n = (unsigned)(len / PAGE_SIZE);
 	for (unsigned i = 0; i < n; i++) {
-		long r = frame_of(addr, i, flags & SLAT_MON_LINEAR, &frames[i]);
+		long r = frame_of(addr, i, flags & SLAT_MON_LINEAR, user_buffer(), &frames[i]);
 		if (r != SLAT_OK)
 			return r;
 	}
@@ -397,7 +454,7 @@ void monitor_before_entry(struct vcpu *v)
 	struct mon_cpu *c = mon_cpus[v->index];
 	u64 gen = __atomic_load_n(&mon.gen, __ATOMIC_SEQ_CST);
 	/* Mid-step the open pages live in this view: rebuild once the step is over. */
-	if (c->nopen) {
+	if (c->stepping) {
 		mon_step_before_entry(v, c);
 		return;
 	}

@@ -40,13 +40,13 @@ void monitor_before_entry(struct vcpu *v);
 
 /* An EPT violation at @gpa: true if it was a watched access (handled: *a says how to go on). */
 bool monitor_violation(struct vcpu *v, u64 gpa, u64 qualification, enum exit_action *a);
-/* A #DB exit: true if it ended a step (handled). */
-bool monitor_debug_exit(struct vcpu *v, u64 qualification);
+/* A #DB exit (@info: its interruption information): true if monitoring handled it. */
+bool monitor_debug_exit(struct vcpu *v, u64 qualification, u32 info);
 /* The monitor-trap-flag exit: the stepped instruction is done. */
 enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x);
 /* The guest's INIT resets this vCPU: a step in progress ends without its instruction. */
 void monitor_vcpu_reset(struct vcpu *v);
-/* A watched access is being stepped on this vCPU: slatvisor injects no NMI until it is done. */
+/* A watched access is being stepped with the monitor trap flag: no NMI goes in until it is done. */
 bool monitor_stepping(struct vcpu *v);
 
 /* The shared EPT changed: every view is rebuilt before its vCPU's next entry. */

@@ -420,6 +420,8 @@ TEST(ept_view_leaf_is_the_private_leaf_on_private_paths_only)
 	CHECK(ept_view_leaf(&ops, &view, GiB + 2 * MiB) == NULL); /* private PD, shared leaf */
 	CHECK(ept_view_leaf(&ops, &view, 2 * GiB) == NULL);       /* another GiB */
 	CHECK(ept_view_leaf(&ops, &view, 0xA0000) == NULL);       /* a shared PT */
+	/* Past what 4 levels translate: no alias of the watched page 2^48 higher. */
+	CHECK(ept_view_leaf(&ops, &view, (1ULL << 48) + GiB + 0x5000) == NULL);
 	ept_view_free(&view, &vpool);
 	CHECK(ept_view_leaf(&ops, &view, GiB + 0x5000) == NULL);
 }

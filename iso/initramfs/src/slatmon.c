@@ -914,7 +914,23 @@ static void check_bad(void)
 		report(name, -1);
 	}
 	BAD("unknown-id", SLAT_E_NOENT, mon_del(0x7fffffff));
-	BAD("ring-mmio", SLAT_E_RANGE, hc(SLAT_HC_MON_RING, 0xFEE00000, PG, 0, 0, NULL));
+	/*
+	 * From user space slatvisor writes only into the caller's own writable memory: a
+	 * guest-physical buffer is refused, and so are a read-only page and a kernel page.
+	 */
+	BAD("ring-physical", SLAT_E_PERM, hc(SLAT_HC_MON_RING, 0xFEE00000, PG, 0, 0, NULL));
+	void *ro = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (ro != MAP_FAILED) {
+		volatile char c = *(volatile char *)ro; /* present, and read-only */
+		(void)c;
+		BAD("stats-read-only", SLAT_E_FAULT,
+		    hc(SLAT_HC_MON_STATS, (u64)(uintptr_t)ro, sizeof s, SLAT_MON_LINEAR, 0, NULL));
+		munmap(ro, PG);
+	} else {
+		fail("mmap of a read-only page failed");
+		report("bad-stats-read-only", -1);
+	}
+	BAD("ring-kernel", SLAT_E_FAULT, hc(SLAT_HC_MON_RING, 0xffffffff81000000ULL, PG, SLAT_MON_LINEAR, 0, NULL));
 	BAD("function", SLAT_E_NOSYS, hc(0x534C00FF, 0, 0, 0, 0, NULL));
 	/* Page 0 is never mapped in a Linux process (mmap_min_addr). */
 	BAD("unmapped", SLAT_E_FAULT, mon_add(0x10, 8, SLAT_ACC_R | SLAT_MON_LINEAR, 0, &id));

@@ -146,25 +146,54 @@ static status_t check_watch(struct pt_ops *ops, u64 shared_root, const struct ep
 	return pt_translate(ops, shared_root, w->gpa, &phys, &leaf, &level) ? ST_OK : ST_INVALID;
 }
 
-/* Has a watch before @i a page in the same region of pt_level_size(@level)? */
-static bool region_seen(const struct ept_watch *w, unsigned i, int level)
+/* Heapsort @n keys in place: O(n log n) with no allocation, for the page count below. */
+static void sift_down(u64 *k, unsigned root, unsigned n)
 {
-	u64 region = w[i].gpa / pt_level_size(level);
-	for (unsigned j = 0; j < i; j++)
-		if (w[j].gpa / pt_level_size(level) == region)
-			return true;
-	return false;
+	for (unsigned child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && k[child + 1] > k[child])
+			child++;
+		if (k[root] >= k[child])
+			return;
+		u64 t = k[root];
+		k[root] = k[child];
+		k[child] = t;
+	}
 }
+
+static void sort_keys(u64 *k, unsigned n)
+{
+	for (unsigned i = n / 2; i-- > 0;)
+		sift_down(k, i, n);
+	for (unsigned end = n; end-- > 1;) {
+		u64 t = k[0];
+		k[0] = k[end];
+		k[end] = t;
+		sift_down(k, 0, end);
+	}
+}
+
+/*
+ * Sorted by address, the watched pages of one 2 MiB region (or GiB, or slot) are neighbours,
+ * and the regions nest: count where each level's region changes from one page to the next.
+ * The sort buffer is static: callers hold the monitor lock (the unit tests run one at a time).
+ */
+#define EPT_VIEW_SORT_MAX 4096
+static u64 sorted[EPT_VIEW_SORT_MAX];
 
 unsigned ept_view_pages_needed(const struct ept_watch *w, unsigned n)
 {
 	if (!n)
 		return 0;
+	if (n > EPT_VIEW_SORT_MAX)
+		return EPT_VIEW_MAX_PAGES + 1; /* more than slatvisor ever asks for: too many */
+	for (unsigned i = 0; i < n; i++)
+		sorted[i] = w[i].gpa;
+	sort_keys(sorted, n);
 	unsigned pages = 1; /* the PML4 */
 	/* A 512 GiB slot needs a PDPT, a 1 GiB region a PD, a 2 MiB region a PT. */
 	for (unsigned i = 0; i < n; i++)
 		for (int level = EPT_VIEW_LOWEST_TABLE_LEVEL; level <= PT_LEVELS; level++)
-			if (!region_seen(w, i, level))
+			if (i == 0 || sorted[i - 1] / pt_level_size(level) != sorted[i] / pt_level_size(level))
 				pages++;
 	return pages;
 }

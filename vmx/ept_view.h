@@ -48,7 +48,8 @@ struct ept_view {
 /*
  * Private pages a view of these watches needs: 0 for none, else 1 (the PML4) plus one per
  * distinct 512 GiB slot, 1 GiB region and 2 MiB region among the watched pages. Duplicate
- * pages count once. The same figure whatever the shared tables look like.
+ * pages count once. The same figure whatever the shared tables look like. O(n log n), for up
+ * to 4096 watches (more give EPT_VIEW_MAX_PAGES + 1: more than a view holds); not reentrant.
  */
 unsigned ept_view_pages_needed(const struct ept_watch *w, unsigned n);
 

@@ -26,6 +26,17 @@ static volatile u32 *reg(u32 off) { return (volatile u32 *)(uintptr_t)(base + of
 u32 lapic_read(u32 off) { return *reg(off); }
 void lapic_write(u32 off, u32 v) { *reg(off) = v; }
 
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xA1
+#define OCW1_MASK_ALL 0xFF
+
+void pic_mask_all(void)
+{
+	/* The firmware left the 8259s' timer on vectors 8-15: they would look like exceptions. */
+	outb(PIC1_DATA, OCW1_MASK_ALL);
+	outb(PIC2_DATA, OCW1_MASK_ALL);
+}
+
 bool lapic_init(void)
 {
 	u64 msr = rdmsr(MSR_IA32_APIC_BASE);

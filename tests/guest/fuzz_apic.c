@@ -26,9 +26,6 @@
 #define LAPIC_LVT_ERROR 0x370
 #define LVT_MASKED BIT(16)
 #define VERSION_MAX_LVT(v) (((v) >> 16) & 0xFF)
-#define PIC1_DATA 0x21
-#define PIC2_DATA 0xA1
-#define OCW1_MASK_ALL 0xFF
 #define FIRST_IPI_VECTOR 0x20
 #define LAST_IPI_VECTOR 0xFE /* 0xFF is the spurious vector (above) */
 #define IPI_WAIT_LOOPS 100000
@@ -37,8 +34,7 @@ u64 fz_ipis;
 
 void fz_apic_init(void)
 {
-	outb(PIC1_DATA, OCW1_MASK_ALL);
-	outb(PIC2_DATA, OCW1_MASK_ALL);
+	pic_mask_all();
 	if (!fz_mach.apic)
 		return;
 	lapic_init();

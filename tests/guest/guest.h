@@ -127,6 +127,8 @@ extern volatile u64 lapic_eoi_addr;
 #define ESR_SEND_ILLEGAL_VECTOR BIT(5)
 #define ESR_RECEIVE_ILLEGAL_VECTOR BIT(6)
 bool lapic_init(void);
+/* Mask every line of both 8259 PICs (OCW1). */
+void pic_mask_all(void);
 u8 lapic_id(void);
 u32 lapic_read(u32 off);
 void lapic_write(u32 off, u32 v);

@@ -9,8 +9,6 @@
  */
 #include "guest.h"
 
-#define PIC1_DATA 0x21
-#define PIC2_DATA 0xA1
 #define FIRST_IRQ_VECTOR 32 /* 0-31 are exceptions; 0-15 are illegal in an IPI */
 #define FIRST_LEGAL_VECTOR 16
 #define WAIT_LOOPS 2000000
@@ -18,13 +16,6 @@
 #define START_ROUNDS 8
 #define REAL_MODE_TOP 0xA0000ULL /* the start-up code must be in real-mode reach, below the EBDA */
 #define COUNTER_OFFSET 0x100
-
-static void pic_mask_all(void)
-{
-	/* The firmware left the 8259s' timer on vectors 8-15: they would look like exceptions. */
-	outb(PIC1_DATA, 0xFF);
-	outb(PIC2_DATA, 0xFF);
-}
 
 static bool wait_count(volatile u32 *c, u32 want)
 {

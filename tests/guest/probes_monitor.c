@@ -55,6 +55,15 @@ static void drain(void)
 	ring()->tail = ring()->head;
 }
 
+/* Register the 4-page ring on vCPU 0 (again: a probe may run alone). */
+static const char *ring_on(void)
+{
+	struct hc_result r = hc(SLAT_HC_MON_RING, (u64)(uintptr_t)ring_mem, sizeof(ring_mem), 0, 0);
+	if (r.status)
+		return failf("SLAT_HC_MON_RING returned %ld", r.status);
+	return NULL;
+}
+
 static bool announced(void)
 {
 	u32 a, b, c, d;
@@ -117,9 +126,9 @@ PROBE(monitor_exact)
 {
 	if (!announced())
 		return not_supported();
-	struct hc_result r = hc(SLAT_HC_MON_RING, (u64)(uintptr_t)ring_mem, sizeof(ring_mem), 0, 0);
-	if (r.status)
-		return failf("SLAT_HC_MON_RING returned %ld", r.status);
+	const char *why = ring_on();
+	if (why)
+		return why;
 	if (ring()->magic != SLAT_RING_MAGIC || ring()->record_size != sizeof(struct slat_event) ||
 	    ring()->capacity != (sizeof(ring_mem) - 64) / sizeof(struct slat_event))
 		return failf("ring header: magic 0x%x record_size %u capacity %lu", ring()->magic,
@@ -133,15 +142,14 @@ PROBE(monitor_exact)
 		return read_stats();
 	u64 pool_free = stats.pool_free;
 
-	r = hc(SLAT_HC_MON_ADD, page_of(a), 4096, SLAT_ACC_R | SLAT_ACC_W | SLAT_ACC_X, 0);
+	struct hc_result r = hc(SLAT_HC_MON_ADD, page_of(a), 4096, SLAT_ACC_R | SLAT_ACC_W | SLAT_ACC_X, 0);
 	if (r.status)
 		return failf("SLAT_HC_MON_ADD (rwx) returned %ld", r.status);
 	u32 id = (u32)r.rbx;
 	u64 rip = 0;
 	for (int i = 0; i < N_READS; i++)
 		read_at(a + 64, &rip);
-	const char *why = expect("reads", N_READS, SLAT_ACC_R, page_of(a), rip, id);
-	if (why)
+	if ((why = expect("reads", N_READS, SLAT_ACC_R, page_of(a), rip, id)))
 		return why;
 	for (int i = 0; i < N_WRITES; i++)
 		write_at(a + 128, (u64)i, &rip);
@@ -187,10 +195,68 @@ PROBE(monitor_exact)
 	return NULL;
 }
 
+/* A watched read in the shadow of STI, and in that of MOV SS (what VM entry checks then differs). */
+static u64 read_after_sti(volatile u8 *p, u64 *rip)
+{
+	u64 v;
+	__asm__ volatile("sti\n1: movq (%2), %0\n\tcli\n\tleaq 1b(%%rip), %1" : "=r"(v), "=r"(*rip) : "r"(p) : "memory");
+	return v;
+}
+
+static u64 read_after_mov_ss(volatile u8 *p, u64 *rip)
+{
+	u64 v, ss;
+	__asm__ volatile("mov %%ss, %2\n\tmov %2, %%ss\n1: movq (%3), %0\n\tleaq 1b(%%rip), %1"
+			 : "=r"(v), "=r"(*rip), "=&r"(ss) : "r"(p) : "memory");
+	return v;
+}
+
+/* Both shadows, each with its own monitor: @mov_ss picks which. */
+static const char *shadow_reads(bool mov_ss)
+{
+	if (!announced())
+		return not_supported();
+	const char *err = ring_on();
+	if (err)
+		return err;
+	drain();
+	pic_mask_all(); /* the firmware's 8259 timer would come in on vector 8, like a #DF */
+	volatile u8 *a = area[0];
+	struct hc_result r = hc(SLAT_HC_MON_ADD, page_of(a), 4096, SLAT_ACC_R, 0);
+	if (r.status)
+		return failf("SLAT_HC_MON_ADD returned %ld", r.status);
+	u64 rip = 0;
+	irq_counting = 1; /* an interrupt may come in while IF is set for one instruction */
+	for (int i = 0; i < N_READS; i++)
+		if (mov_ss)
+			read_after_mov_ss(a + 8, &rip);
+		else
+			read_after_sti(a, &rip);
+	irq_counting = 0;
+	const char *why = expect(mov_ss ? "reads in the shadow of MOV SS" : "reads in the shadow of STI",
+				 N_READS, SLAT_ACC_R, page_of(a), rip, (u32)r.rbx);
+	hc(SLAT_HC_MON_DEL, r.rbx, 0, 0, 0);
+	drain();
+	return why;
+}
+
+PROBE(monitor_sti_shadow)
+{
+	return shadow_reads(false);
+}
+
+PROBE(monitor_mov_ss_shadow)
+{
+	return shadow_reads(true);
+}
+
 PROBE(monitor_add_del)
 {
 	if (!announced())
 		return not_supported();
+	if (ring_on())
+		return ring_on();
+	drain();
 	if (read_stats())
 		return read_stats();
 	u64 pool_free = stats.pool_free, peak = stats.private_peak[0];
@@ -224,6 +290,9 @@ PROBE(monitor_first_rip)
 {
 	if (!announced())
 		return not_supported();
+	if (ring_on())
+		return ring_on();
+	drain();
 	volatile u8 *a = area[0];
 	struct hc_result r = hc(SLAT_HC_MON_ADD, page_of(a), 4096, SLAT_ACC_R | SLAT_MON_FIRST_RIP, 0);
 	if (r.status)
@@ -253,6 +322,9 @@ PROBE(monitor_bad_input)
 {
 	if (!announced())
 		return not_supported();
+	if (ring_on())
+		return ring_on();
+	drain();
 	u64 a = page_of(area[0]);
 	static const struct {
 		const char *what;

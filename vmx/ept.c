@@ -108,27 +108,29 @@ unsigned ept_shared_pages(void)
 	return 1 + ops.tables_allocated[3] + ops.tables_allocated[2] + ops.tables_allocated[1];
 }
 
-void ept_invalidate_all(u64 eptp)
+/* INVEPT of one kind, else the other; @single_first picks which is tried first. */
+static void invept_either(u64 eptp, bool single_first)
 {
 	enum vmx_result r = VMX_FAIL_INVALID;
-	if (vmx.caps.invept_all)
+	if (single_first && vmx.caps.invept_single)
+		r = invept(INVEPT_SINGLE_CONTEXT, eptp);
+	if (r != VMX_OK && vmx.caps.invept_all)
 		r = invept(INVEPT_ALL_CONTEXTS, 0);
-	if (r != VMX_OK && vmx.caps.invept_single)
+	if (r != VMX_OK && !single_first && vmx.caps.invept_single)
 		r = invept(INVEPT_SINGLE_CONTEXT, eptp);
 	if (r != VMX_OK)
 		pr_warn("ept: INVEPT is not available; stale translations may remain");
 }
 
+void ept_invalidate_all(u64 eptp)
+{
+	invept_either(eptp, false);
+}
+
 void ept_invalidate(void)
 {
-	/* Single-context is enough: there is one EPTP. Fall back to all contexts. */
-	enum vmx_result r = VMX_FAIL_INVALID;
-	if (vmx.caps.invept_single)
-		r = invept(INVEPT_SINGLE_CONTEXT, vmx.eptp);
-	if (r != VMX_OK && vmx.caps.invept_all)
-		r = invept(INVEPT_ALL_CONTEXTS, 0);
-	if (r != VMX_OK)
-		pr_warn("ept: INVEPT is not available; stale translations may remain");
+	/* Single-context is enough: there is one shared EPTP. Fall back to all contexts. */
+	invept_either(vmx.eptp, true);
 }
 
 status_t ept_set_page_access(u64 gpa, u64 rwx)

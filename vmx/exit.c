@@ -124,10 +124,7 @@ static enum exit_action handle_sipi(struct vcpu *v, const struct exit_info *x)
 
 static void nmi_window(bool on)
 {
-	u32 proc = vmcs_read32(VMCS_PROC_BASED_CONTROLS);
-	u32 want = on ? proc | PROC_NMI_WINDOW_EXITING : proc & ~(u32)PROC_NMI_WINDOW_EXITING;
-	if (want != proc)
-		vmcs_write32(VMCS_PROC_BASED_CONTROLS, want);
+	vcpu_proc_control(PROC_NMI_WINDOW_EXITING, on);
 }
 
 static enum exit_action handle_nmi_window(struct vcpu *v, const struct exit_info *x)

@@ -34,12 +34,6 @@ static const hc_fn functions[] = {
 	[SLAT_HC_MON_RIPS - HC_PREFIX] = hc_rips,
 };
 
-/* SS.DPL is the CPL (SDM Vol. 3C, 25.4.1). */
-static unsigned cpl(void)
-{
-	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> 5) & 3;
-}
-
 enum exit_action handle_vmcall(struct vcpu *v, const struct exit_info *x)
 {
 	(void)x;
@@ -58,7 +52,7 @@ enum exit_action handle_vmcall(struct vcpu *v, const struct exit_info *x)
 	else if (i >= ARRAY_SIZE(functions) || !functions[i])
 		r = SLAT_E_NOSYS;
 	/* The guest kernel decides who may watch memory; its user space may not unless allowed. */
-	else if (cpl() != 0 && !opts.monitor_cpl3)
+	else if (vcpu_guest_cpl() != 0 && !opts.monitor_cpl3)
 		r = SLAT_E_PERM;
 	else
 		r = functions[i](v, &a);

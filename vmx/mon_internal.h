@@ -23,8 +23,7 @@ struct monitor {
 };
 
 struct mon_state {
-	bool enabled;        /* monitor=on */
-	bool ready;          /* ... and EPT paging, and the pool is there */
+	bool ready;          /* monitor=on, EPT paging, and the pool is there */
 	bool exec_only;      /* the EPT allows execute-only leaves */
 	bool mtf;            /* steps use the monitor trap flag (else RFLAGS.TF and #DB) */
 	bool ever_used;      /* a monitor or a ring was set up: print statistics */
@@ -58,7 +57,6 @@ struct mon_cpu {
 	unsigned nopen;      /* pages open now */
 	bool stepping;       /* a watched access's instruction is being stepped */
 	bool guest_tf;       /* the guest's own RFLAGS.TF when the step began */
-	u64 step_tsc;        /* when the access's violation exit began */
 	u64 violations, events, steps, peak, cycles;
 };
 
@@ -66,10 +64,11 @@ extern struct mon_state mon;
 extern struct mon_cpu *mon_cpus[MAX_CPUS];
 
 bool mon_applies(const struct monitor *m, unsigned cpu);
+/* Does @m watch the 4 KiB frame @page for vCPU @cpu? (the lock held) */
+bool mon_watches(const struct monitor *m, unsigned cpu, u64 page);
 /* The EPT bits a watch of these SLAT_ACC_* bits takes away. */
 u64 mon_deny_bits(u32 acc);
-/* The guest's CPL now. */
-unsigned mon_guest_cpl(void);
+
 /* Before entry, mid-step with the monitor trap flag: hold interrupts off for the one instruction. */
 void mon_step_before_entry(struct vcpu *v, struct mon_cpu *c);
 struct monitor *mon_find(u64 id);

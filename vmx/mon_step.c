@@ -29,11 +29,6 @@
 
 _Static_assert(SLAT_ACC_R == 1 && SLAT_ACC_W == 2 && SLAT_ACC_X == 4, "access bits as the EPT qualification's");
 
-unsigned mon_guest_cpl(void)
-{
-	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> 5) & 3; /* SS.DPL (SDM Vol. 3C, 25.4.1) */
-}
-
 /* SLAT_MON_FIRST_RIP: true if this RIP was seen before (counted now), so nothing is logged. */
 static bool rip_seen(struct monitor *m, u64 rip)
 {
@@ -53,19 +48,14 @@ static void log_access(struct vcpu *v, struct mon_cpu *c, u64 gpa, u64 q)
 	u64 page = ALIGN_DOWN(gpa, PAGE_SIZE);
 	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
 	struct slat_event e = {
-		.tsc = rdtsc(), .cpu = v->index, .cpl = mon_guest_cpl(), .gpa = gpa,
+		.tsc = rdtsc(), .cpu = v->index, .cpl = vcpu_guest_cpl(), .gpa = gpa,
 		.gla = (q & EPTQ_LINEAR_VALID) && (q & EPTQ_FINAL_TRANSLATION) ? vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS) : ~0ULL,
 		.rip = rip, .cr3 = vcpu_guest_cr3(v), .count = 1,
 	};
 	for (unsigned i = 0; i < mon.nmons; i++) {
 		struct monitor *m = &mon.mons[i];
-		if (!mon_applies(m, v->index))
-			continue;
-		bool covers = false;
-		for (unsigned p = 0; p < m->npages && !covers; p++)
-			covers = mon.watched[m->first + p] == page;
 		u32 kinds = (u32)q & EPTQ_ACCESS & m->flags;
-		if (!covers || !kinds)
+		if (!kinds || !mon_watches(m, v->index, page))
 			continue;
 		m->hits++;
 		if ((m->flags & SLAT_MON_FIRST_RIP) && rip_seen(m, rip))
@@ -89,8 +79,7 @@ static void intercept_db(bool on)
 
 static void trap_flag(bool on)
 {
-	u32 proc = vmcs_read32(VMCS_PROC_BASED_CONTROLS);
-	vmcs_write32(VMCS_PROC_BASED_CONTROLS, on ? proc | PROC_MONITOR_TRAP_FLAG : proc & ~(u32)PROC_MONITOR_TRAP_FLAG);
+	vcpu_proc_control(PROC_MONITOR_TRAP_FLAG, on);
 }
 
 /*
@@ -204,14 +193,9 @@ enum exit_action handle_monitor_trap(struct vcpu *v, const struct exit_info *x)
 static u64 denied_here(unsigned cpu, u64 page)
 {
 	u64 deny = 0;
-	for (unsigned i = 0; i < mon.nmons; i++) {
-		const struct monitor *m = &mon.mons[i];
-		if (!mon_applies(m, cpu))
-			continue;
-		for (unsigned p = 0; p < m->npages; p++)
-			if (mon.watched[m->first + p] == page)
-				deny |= mon_deny_bits(m->flags);
-	}
+	for (unsigned i = 0; i < mon.nmons; i++)
+		if (mon_watches(&mon.mons[i], cpu, page))
+			deny |= mon_deny_bits(mon.mons[i].flags);
 	return deny;
 }
 

@@ -74,7 +74,6 @@ void monitor_init(void)
 {
 	if (!opts.monitor)
 		return;
-	mon.enabled = true;
 	if (!vmx.eptp || vmx.shadow) {
 		pr_info("monitor: guest memory monitoring needs EPT paging; with shadow paging every SLAT_HC_MON_* call answers SLAT_E_NOTSUP");
 		return;
@@ -141,6 +140,16 @@ bool mon_applies(const struct monitor *m, unsigned cpu)
 	return !m->cpus || (cpu < 64 && (m->cpus & (1ULL << cpu)));
 }
 
+bool mon_watches(const struct monitor *m, unsigned cpu, u64 page)
+{
+	if (!mon_applies(m, cpu))
+		return false;
+	for (unsigned p = 0; p < m->npages; p++)
+		if (mon.watched[m->first + p] == page)
+			return true;
+	return false;
+}
+
 /* Collect the watches of vCPU @cpu (the lock held), plus @extra pages of a monitor being added. */
 static unsigned collect(unsigned cpu, const struct monitor *extra, const u64 *extra_pages)
 {
@@ -190,7 +199,7 @@ static long frame_of(u64 addr, u64 i, bool linear, bool user_write, u64 *frame)
 /* A buffer slatvisor writes for this caller: from user space, only the caller's own memory. */
 static bool user_buffer(void)
 {
-	return mon_guest_cpl() != 0;
+	return vcpu_guest_cpl() != 0;
 }
 
 /*

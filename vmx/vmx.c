@@ -561,6 +561,19 @@ u64 vcpu_guest_cr4(void)
 	       (vmcs_readnat(VMCS_CR4_READ_SHADOW) & vmx.cr4_mask);
 }
 
+unsigned vcpu_guest_cpl(void)
+{
+	return (vmcs_read32(VMCS_GUEST_SS_ACCESS_RIGHTS) >> 5) & 3;
+}
+
+void vcpu_proc_control(u32 bit, bool on)
+{
+	u32 proc = vmcs_read32(VMCS_PROC_BASED_CONTROLS);
+	u32 want = on ? proc | bit : proc & ~bit;
+	if (want != proc)
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS, want);
+}
+
 void invvpid_vcpu(struct vcpu *v)
 {
 	if (vmx.use_vpid)

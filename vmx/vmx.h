@@ -119,6 +119,10 @@ void invvpid_vcpu(struct vcpu *v);
 /* CR0/CR4 as the guest sees them: its own bits from the VMCS, slatvisor's from the read shadow. */
 u64 vcpu_guest_cr0(void);
 u64 vcpu_guest_cr4(void);
+/* The guest's CPL: SS.DPL (SDM Vol. 3C, 25.4.1). */
+unsigned vcpu_guest_cpl(void);
+/* Set or clear one primary processor-based control of the current VMCS (NMI window, MTF). */
+void vcpu_proc_control(u32 bit, bool on);
 /* Set the guest's CR0/CR4: the read shadow holds the guest's value, the CPU what VMX and shadow paging need. */
 void vcpu_load_cr0(struct vcpu *v, u64 val);
 void vcpu_load_cr4(struct vcpu *v, u64 val);
